@@ -1,0 +1,133 @@
+"""The incident as services and message builders see it: plain data, no ORM session, no Slack."""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+
+class EventKind(enum.StrEnum):
+    DECLARED = "declared"
+    CHANNEL_CREATED = "channel_created"
+    STATUS_CHANGED = "status_changed"
+    SEVERITY_CHANGED = "severity_changed"
+    ROLE_ASSIGNED = "role_assigned"
+    UPDATE_POSTED = "update_posted"
+    NOTE_ADDED = "note_added"
+    MESSAGE_PINNED = "message_pinned"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    INTEGRATION_FAILED = "integration_failed"
+
+
+AUDIENCES = ("channel", "announcements", "management")
+"""Status-update audiences; each has its own template `update_<audience>.md.j2`."""
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    title: str
+    severity: str
+    status: str
+    summary: str
+    service: str | None
+    private: bool
+    reporter: str
+    created_at: datetime
+    channel_id: str | None = None
+    channel_name: str | None = None
+    summary_ts: str | None = None
+    announcement_channel: str | None = None
+    announcement_ts: str | None = None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+    source_permalink: str | None = None
+    last_update_at: datetime | None = None
+    next_update_due: datetime | None = None
+    roles: dict[str, str] = field(default_factory=dict)
+    """role id -> Slack user id of the current holder."""
+
+    @property
+    def commander(self) -> str | None:
+        return self.roles.get("incident_commander")
+
+    @property
+    def reference(self) -> str:
+        return f"INC-{self.id}"
+
+    def time_to_resolve(self) -> timedelta | None:
+        return self.resolved_at - self.created_at if self.resolved_at else None
+
+    def roles_of(self, user_id: str) -> list[str]:
+        return [role for role, holder in self.roles.items() if holder == user_id]
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    id: int
+    incident_id: int
+    kind: EventKind
+    actor: str | None
+    occurred_at: datetime
+    text: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DeclareRequest:
+    title: str
+    severity: str
+    summary: str
+    reporter: str
+    commander: str | None = None
+    service: str | None = None
+    private: bool = False
+    source_text: str | None = None
+    source_permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateDraft:
+    status: str
+    known: str
+    doing: str
+    next_update_minutes: int | None
+    audiences: tuple[str, ...]
+
+
+class DomainError(Exception):
+    """A rule the user broke; the message is shown to them as is."""
+
+
+TITLE_MAX = 150
+TEXT_MAX = 3000
+
+
+def validate_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise DomainError("The title is empty: say in a few words what is broken.")
+    if len(title) > TITLE_MAX:
+        raise DomainError(f"The title has {len(title)} characters; keep it under {TITLE_MAX}.")
+    return title
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "incident"
+
+
+def channel_name(pattern: str, incident_id: int, title: str, severity: str, created: datetime) -> str:
+    """A valid Slack channel name: lowercase, <= 80 chars, letters/digits/-/_ only."""
+    raw = pattern.format(
+        date=created.strftime("%Y%m%d"), id=incident_id, slug=slugify(title), severity=severity.lower()
+    )
+    name = re.sub(r"[^a-z0-9_-]+", "-", raw.lower()).strip("-")
+    name = re.sub(r"-{2,}", "-", name)
+    return name[:80].rstrip("-_")
