@@ -1,0 +1,190 @@
+"""Jinja2 rendering of the texts users are most likely to want in their own words.
+
+Bundled templates are the defaults; `templates_dir` in the config overrides them file by file, so a team
+can reword the management summary without forking the bot or copying every other template.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+import bot
+from bot.config import AppConfig, Severity
+from bot.domain import AUDIENCES, Incident, UpdateDraft
+
+DEFAULT_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
+TEMPLATE_SUFFIX = ".j2"
+
+
+def bundled_templates_dir() -> Path:
+    """Wheels carry the templates inside the package; an editable checkout reads the repo folder."""
+    packaged = Path(bot.__file__).parent / "_templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(bot.__file__).resolve().parent.parent / "templates"
+
+
+def escape_mrkdwn(text: object) -> str:
+    """Slack treats `<…>` as links/mentions, so user text could otherwise ping `<!channel>`."""
+    if text is None:
+        return ""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def human_duration(delta: timedelta | None) -> str:
+    """Two adjacent units at most: an IC wants "1 h 5 min", not "3900 s" or "1 h 5 min 12 s"."""
+    if delta is None:
+        return "—"
+    total = max(0, int(delta.total_seconds()))
+    parts = [
+        (total // 86400, "d"),
+        (total % 86400 // 3600, "h"),
+        (total % 3600 // 60, "min"),
+        (total % 60, "s"),
+    ]
+    first = next((i for i, (value, _) in enumerate(parts) if value), len(parts) - 1)
+    shown = [f"{value} {unit}" for value, unit in parts[first : first + 2] if value]
+    return " ".join(shown) or "0 s"
+
+
+def to_local(dt: datetime, zone: Any) -> datetime:
+    """Stored times are UTC; SQLite may hand them back naive, which still means UTC."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(zone)
+
+
+def format_local(dt: datetime | None, config: AppConfig, fmt: str = DEFAULT_TIME_FORMAT) -> str:
+    if dt is None:
+        return "—"
+    return to_local(dt, config.zone).strftime(fmt)
+
+
+def user_mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "—"
+
+
+def status_label(status: str | None) -> str:
+    """Status ids are `snake_case` in config; people read "Investigating"."""
+    if not status:
+        return "—"
+    return status.replace("_", " ").title()
+
+
+def severity_label(severity_id: str | None, config: AppConfig) -> str:
+    """A severity removed from config must still render for incidents declared with it."""
+    if not severity_id:
+        return "—"
+    severity = config.severity(severity_id)
+    return severity.label if severity else severity_id
+
+
+class Templates:
+    """One Jinja environment per config; cheap to build, so tests make one per case."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self.bundled_dir = bundled_templates_dir()
+        self.override_dir = config.templates_dir
+        loaders: list[jinja2.BaseLoader] = []
+        if self.override_dir is not None:
+            loaders.append(jinja2.FileSystemLoader(self.override_dir))
+        loaders.append(jinja2.FileSystemLoader(self.bundled_dir))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # Slack mrkdwn, not HTML: templates escape user text with `|esc`
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters.update(
+            esc=escape_mrkdwn,
+            localtime=self._localtime,
+            duration=human_duration,
+            minutes=lambda n: timedelta(minutes=int(n)),
+            user=user_mention,
+            status_label=status_label,
+            severity_label=lambda sev: severity_label(sev, config),
+        )
+        self.env.globals["config"] = config
+
+    def _localtime(self, dt: datetime | None, fmt: str = DEFAULT_TIME_FORMAT) -> str:
+        return format_local(dt, self.config, fmt)
+
+    def render(self, name: str, **context: Any) -> str:
+        text = self.env.get_template(name).render(**context)
+        return "\n".join(line.rstrip() for line in text.splitlines()).strip()
+
+    def names(self) -> list[str]:
+        return sorted(n for n in self.env.list_templates() if n.endswith(TEMPLATE_SUFFIX))
+
+    def check(self) -> list[str]:
+        """Compile every template, then render the ones the bot renders with a sample incident.
+
+        Compiling alone misses the common override mistake, a misspelt variable (`incident.titel`),
+        which StrictUndefined only reports at render time, i.e. during a real incident.
+        """
+        errors: list[str] = []
+        if self.override_dir is not None and not self.override_dir.is_dir():
+            errors.append(f"templates_dir {self.override_dir} is not a directory")
+        if not self.bundled_dir.is_dir():
+            errors.append(f"bundled templates missing at {self.bundled_dir}")
+        samples = sample_contexts(self.config)
+        for name in self.names():
+            try:
+                template = self.env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                errors.append(f"{exc.filename or name}:{exc.lineno}: {exc.message}")
+                continue
+            except jinja2.TemplateError as exc:
+                errors.append(f"{name}: {exc}")
+                continue
+            if name in samples:
+                try:
+                    template.render(**samples[name])
+                except Exception as exc:  # a user template can fail in any way; report, don't crash
+                    errors.append(f"{template.filename or name}: {type(exc).__name__}: {exc}")
+        missing = sorted(set(samples) - set(self.names()))
+        errors.extend(f"{name}: template not found" for name in missing)
+        return errors
+
+
+def sample_contexts(config: AppConfig) -> dict[str, dict[str, Any]]:
+    """The contexts the services pass, filled with plausible values, keyed by template name."""
+    now = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
+    severity: Severity = config.severities[0]
+    incident = Incident(
+        id=42,
+        title="Checkout returns 502 for some users",
+        severity=severity.id,
+        status=config.initial_status,
+        summary="About 5% of checkout requests fail.",
+        service=config.services[0].id if config.services else None,
+        private=False,
+        reporter="U0REPORTER",
+        created_at=now - timedelta(minutes=65),
+        channel_id="C0INCIDENT",
+        channel_name="inc-20260115-42-checkout",
+        roles={"incident_commander": "U0COMMANDER"},
+    )
+    draft = UpdateDraft(
+        status=config.initial_status,
+        known="Errors started after the 13:50 deploy.",
+        doing="Rolling back the deploy.",
+        next_update_minutes=config.update_interval_minutes,
+        audiences=AUDIENCES,
+    )
+    base = {"incident": incident, "config": config, "actor": "U0COMMANDER", "now": now, "severity": severity}
+    contexts = {f"update_{audience}.md.j2": {**base, "draft": draft} for audience in AUDIENCES}
+    contexts["resolved_channel.md.j2"] = {
+        **base,
+        "resolution": "Rolled back the deploy.",
+        "time_to_resolve": timedelta(minutes=65),
+    }
+    contexts["announcement.md.j2"] = {key: base[key] for key in ("incident", "config", "now", "severity")}
+    return contexts
