@@ -58,7 +58,9 @@ def format_duration(delta: timedelta) -> str:
 class Settings(BaseSettings):
     """The contract's environment variables (DESIGN.md)."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_prefix="INCIDENTBOT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_prefix="INCIDENTBOT_", extra="ignore", populate_by_name=True
+    )
 
     slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: SecretStr | None = Field(
@@ -212,7 +214,11 @@ class AppConfig(_Strict):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> AppConfig:
-        for field, items in (("severities", self.severities), ("roles", self.roles), ("services", self.services)):
+        for field, items in (
+            ("severities", self.severities),
+            ("roles", self.roles),
+            ("services", self.services),
+        ):
             ids = [item.id for item in items]
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:

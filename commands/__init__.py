@@ -1,0 +1,17 @@
+"""Slack adapters: parse what Slack sent, ack fast, call a service. No business rules, no SQL."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from commands import changes, declare, incident_command, listing, notes, resolve, update
+from commands.deps import Deps
+
+_MODULES = (incident_command, declare, update, changes, notes, resolve, listing)
+
+
+def register_all(app: AsyncApp, deps: Deps) -> None:
+    for module in _MODULES:
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app, deps)

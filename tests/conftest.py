@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures_db", "tests.fixtures_slack"]
+pytest_plugins = ["tests.fixtures_db", "tests.fixtures_slack", "tests.fixtures_bot"]

@@ -1,0 +1,144 @@
+"""`incidentbot` command line. Exit codes: 0 ok, 1 check failed, 2 usage or configuration error."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot import db
+from bot.config import AppConfig, ConfigError, Settings, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"invalid environment: {problems}") from exc
+
+
+def _config(settings: Settings, path: str | None = None) -> AppConfig:
+    try:
+        return load_config(Path(path) if path else settings.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+async def _serve(settings: Settings, config: AppConfig) -> int:
+    from bot.server import build_runtime, serve
+
+    missing = settings.missing_slack_settings()
+    if missing:
+        print(
+            "incidentbot needs a Slack app to talk to. Set " + " and ".join(missing) + " (in the environment "
+            "or in .env). Create the app from manifest.yml at https://api.slack.com/apps — see README.md.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    engine = db.make_engine(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            await db.upgrade(settings.database_url)
+        await db.check_schema(engine)
+    except db.SchemaNotMigrated as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        await engine.dispose()
+    runtime = await build_runtime(settings, config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(runtime, stop)
+    return EXIT_OK
+
+
+def _check_config(settings: Settings, path: str | None) -> int:
+    from bot.templating import Templates
+
+    config = _config(settings, path)
+    source = path or settings.config
+    problems = Templates(config).check()
+    for problem in problems:
+        print(f"template: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_FAILED
+    where = source if Path(source).exists() else f"{source} (not found: using the built-in defaults)"
+    print(
+        f"config ok: {where}: {len(config.severities)} severities, {len(config.roles)} roles, "
+        f"{len(config.services)} services"
+    )
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the bot (HTTP on INCIDENTBOT_PORT, or Socket Mode)")
+    database = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    database.add_parser("upgrade", help="migrate the database to the current schema")
+    database.add_parser("current", help="print the database's schema revision")
+    config = sub.add_parser("config", help="configuration").add_subparsers(
+        dest="config_command", required=True
+    )
+    check = config.add_parser("check", help="validate the config file and templates")
+    check.add_argument("--config", help="file to check (default: INCIDENTBOT_CONFIG)")
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    try:
+        settings = _settings()
+        logging.basicConfig(
+            level=(args.log_level or settings.log_level).upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        if args.command == "serve":
+            return asyncio.run(_serve(settings, _config(settings)))
+        if args.command == "db" and args.db_command == "upgrade":
+            asyncio.run(db.upgrade(settings.database_url))
+            print(f"database at {db.masked(settings.database_url)} is at revision {db.head_revision()}")
+            return EXIT_OK
+        if args.command == "db" and args.db_command == "current":
+            return asyncio.run(_current(settings))
+        if args.command == "config":
+            return _check_config(settings, args.config)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    parser.print_usage(sys.stderr)
+    return EXIT_USAGE
+
+
+async def _current(settings: Settings) -> int:
+    engine = db.make_engine(settings.database_url)
+    try:
+        current = await db.current_revision(engine)
+    finally:
+        await engine.dispose()
+    print(f"current: {current or 'none'} (head: {db.head_revision()})")
+    return EXIT_OK if current == db.head_revision() else EXIT_FAILED
+
+
+def main() -> None:
+    sys.exit(run())

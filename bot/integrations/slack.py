@@ -1,0 +1,185 @@
+"""The bot's only door to the Slack Web API.
+
+Services call these methods with domain words (create a channel, pin a message); every Slack error
+becomes `SlackFailure` with the method and Slack's error code, so the caller can tell the user what
+failed and carry on with the rest of the flow.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.messages import Message
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+class SlackFailure(Exception):
+    def __init__(self, method: str, error: str) -> None:
+        super().__init__(f"{method} failed: {error}")
+        self.method = method
+        self.error = error
+
+
+def make_client(token: str, base_url: str) -> AsyncWebClient:
+    """One client for the whole process, retrying 429s (honouring Retry-After) and dropped connections."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    name: str
+
+
+def mentioned_users(text: str) -> list[str]:
+    return _MENTION.findall(text)
+
+
+class SlackGateway:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._bot_user_id: str | None = None
+
+    async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            if method in _READ_METHODS:
+                response = await self.client.api_call(method, http_verb="GET", params=kwargs)
+            else:
+                response = await self.client.api_call(method, json=kwargs)
+        except SlackApiError as exc:
+            raise SlackFailure(method, str(exc.response.get("error", "unknown_error"))) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise SlackFailure(method, f"Slack unreachable ({type(exc).__name__}: {exc})") from exc
+        return response.data if isinstance(response.data, dict) else {}
+
+    async def bot_user_id(self) -> str:
+        if self._bot_user_id is None:
+            self._bot_user_id = str((await self._call("auth.test")).get("user_id", ""))
+        return self._bot_user_id
+
+    async def create_channel(self, name: str, private: bool) -> Channel:
+        """Create `name`, or `name-2`, `name-3`… when Slack says the name is taken."""
+        for attempt in range(1, 11):
+            candidate = name if attempt == 1 else f"{name[: 80 - len(str(attempt)) - 1]}-{attempt}"
+            try:
+                data = await self._call("conversations.create", name=candidate, is_private=private)
+            except SlackFailure as failure:
+                if failure.error == "name_taken":
+                    log.info("channel name %s taken, trying another", candidate)
+                    continue
+                raise
+            return Channel(id=data["channel"]["id"], name=data["channel"]["name"])
+        raise SlackFailure("conversations.create", f"name_taken (tried {name} and 9 variants)")
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        await self._call("conversations.setTopic", channel=channel, topic=topic[:250])
+
+    async def invite(self, channel: str, users: list[str]) -> dict[str, str]:
+        """Invite everyone who can be invited; return {user: error} for those who could not."""
+        bot = await self.bot_user_id()
+        wanted = [u for u in dict.fromkeys(users) if u and u != bot]
+        if not wanted:
+            return {}
+        try:
+            await self._call("conversations.invite", channel=channel, users=",".join(wanted))
+            return {}
+        except SlackFailure as failure:
+            if failure.error == "already_in_channel" or len(wanted) == 1:
+                return {} if failure.error == "already_in_channel" else {wanted[0]: failure.error}
+        failed: dict[str, str] = {}
+        for user in wanted:
+            try:
+                await self._call("conversations.invite", channel=channel, users=user)
+            except SlackFailure as failure:
+                if failure.error != "already_in_channel":
+                    failed[user] = failure.error
+        return failed
+
+    async def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
+        args: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        data = await self._call("chat.postMessage", **args)
+        return str(data["ts"])
+
+    async def update(self, channel: str, ts: str, message: Message) -> None:
+        await self._call("chat.update", channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+
+    async def ephemeral(self, channel: str, user: str, message: Message) -> None:
+        await self._call(
+            "chat.postEphemeral", channel=channel, user=user, text=message.text, blocks=message.blocks
+        )
+
+    async def pin(self, channel: str, ts: str) -> None:
+        try:
+            await self._call("pins.add", channel=channel, timestamp=ts)
+        except SlackFailure as failure:
+            if failure.error != "already_pinned":
+                raise
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        return str((await self._call("chat.getPermalink", channel=channel, message_ts=ts))["permalink"])
+
+    async def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message at `ts`, whether top-level or in a thread."""
+        data = await self._call("conversations.replies", channel=channel, ts=ts, limit=1, inclusive=True)
+        for message in data.get("messages", []):
+            if message.get("ts") == ts:
+                return dict(message)
+        return None
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        return str((await self._call("views.open", trigger_id=trigger_id, view=view))["view"]["id"])
+
+    async def push_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        return str((await self._call("views.push", trigger_id=trigger_id, view=view))["view"]["id"])
+
+    async def update_view(self, view_id: str, view: dict[str, Any]) -> None:
+        await self._call("views.update", view_id=view_id, view=view)
+
+    async def find_user(self, name: str) -> str | None:
+        """Resolve `@alice` typed without Slack's escaping, by handle, display or real name."""
+        wanted = name.lstrip("@").lower()
+        cursor = None
+        while True:
+            data = await self._call("users.list", limit=200, **({"cursor": cursor} if cursor else {}))
+            for member in data.get("members", []):
+                profile = member.get("profile", {})
+                names = {
+                    member.get("name", ""),
+                    profile.get("display_name", ""),
+                    profile.get("real_name", ""),
+                }
+                if wanted in {n.lower() for n in names if n}:
+                    return str(member["id"])
+            cursor = data.get("response_metadata", {}).get("next_cursor")
+            if not cursor:
+                return None
+
+
+_READ_METHODS = {"auth.test", "chat.getPermalink", "conversations.replies", "users.list"}
+"""Methods Slack serves over GET with query arguments; all others take a JSON body."""

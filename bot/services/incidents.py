@@ -1,0 +1,521 @@
+"""Incident use cases. Driven by Slack handlers, the CLI, webhooks or tests alike.
+
+Each use case writes its timeline event first and then tells Slack; a Slack failure is logged, put on
+the timeline and shown in the channel, and never undoes the incident.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from bot import messages
+from bot.config import COMMANDER_ROLE, AppConfig, Role, Severity
+from bot.domain import (
+    AUDIENCES,
+    DeclareRequest,
+    DomainError,
+    EventKind,
+    Incident,
+    UpdateDraft,
+    channel_name,
+    validate_title,
+)
+from bot.integrations.slack import SlackFailure, SlackGateway
+from bot.metrics import Metrics
+from bot.store import IncidentStore, NewEvent
+from bot.templating import Templates
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Outcome:
+    """What happened, for the person who asked: the incident and any step that failed."""
+
+    incident: Incident
+    created: bool = True
+    problems: list[str] = field(default_factory=list)
+
+
+class IncidentService:
+    def __init__(
+        self,
+        config: AppConfig,
+        store: IncidentStore,
+        slack: SlackGateway,
+        templates: Templates,
+        metrics: Metrics,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.slack = slack
+        self.templates = templates
+        self.metrics = metrics
+        self.now = now
+
+    # -- queries -------------------------------------------------------------------------------------
+    async def in_channel(self, channel_id: str) -> Incident | None:
+        return await self.store.by_channel(channel_id)
+
+    async def get(self, incident_id: int) -> Incident:
+        incident = await self.store.get(incident_id)
+        if incident is None:
+            raise DomainError(f"Incident {incident_id} does not exist.")
+        return incident
+
+    async def list_open(self) -> list[Incident]:
+        return await self.store.list_open(self.config.resolved_status)
+
+    async def claim(self, key: str) -> bool:
+        return await self.store.claim(key)
+
+    # -- declare -------------------------------------------------------------------------------------
+    def validate_declare(self, request: DeclareRequest) -> DeclareRequest:
+        title = validate_title(request.title)
+        severity = self.config.severity(request.severity)
+        if severity is None:
+            known = ", ".join(s.id for s in self.config.severities)
+            raise DomainError(f"Unknown severity {request.severity!r}; choose one of {known}.")
+        if request.service and self.config.service(request.service) is None:
+            raise DomainError(f"Unknown service {request.service!r}.")
+        if len(request.summary) > messages.TEXT_LIMIT:
+            raise DomainError(f"The summary is too long ({len(request.summary)} characters, max 3000).")
+        return DeclareRequest(**{**request.__dict__, "title": title, "severity": severity.id})
+
+    async def declare(self, request: DeclareRequest, key: str) -> Outcome:
+        request = self.validate_declare(request)
+        incident, created = await self.store.create(
+            request, key, self.config.initial_status, COMMANDER_ROLE, self.now()
+        )
+        if not created:
+            return Outcome(incident, created=False)
+        self.metrics.declared(incident.severity)
+        outcome = Outcome(incident)
+        channel = await self._step(
+            outcome,
+            "create the incident channel",
+            "Create a channel by hand and run `/incident note` there; the incident is recorded.",
+            self._create_channel,
+        )
+        if channel is not None:
+            outcome.incident = channel
+            await self._step(outcome, "set the channel topic", "Set it by hand.", self._set_topic)
+            await self._step(
+                outcome, "invite responders", "Invite them by hand with `/invite`.", self._invite
+            )
+            await self._step(
+                outcome,
+                "post the incident summary",
+                "Use `/incident list` for the state.",
+                self._post_summary,
+            )
+        await self._step(
+            outcome, "announce the incident", "Tell the announcements channel by hand.", self._announce
+        )
+        await self._report_problems(outcome)
+        return outcome
+
+    async def _create_channel(self, outcome: Outcome) -> Incident:
+        incident = outcome.incident
+        name = channel_name(
+            self.config.channels.name_pattern,
+            incident.id,
+            incident.title,
+            incident.severity,
+            incident.created_at.astimezone(self.config.zone),
+        )
+        channel = await self.slack.create_channel(name, incident.private)
+        return await self.store.change(
+            incident.id,
+            self.now(),
+            NewEvent(
+                EventKind.CHANNEL_CREATED,
+                None,
+                channel.name,
+                {"channel_id": channel.id, "name": channel.name},
+            ),
+            channel_id=channel.id,
+            channel_name=channel.name,
+        )
+
+    async def _set_topic(self, outcome: Outcome) -> None:
+        incident = outcome.incident
+        assert incident.channel_id
+        await self.slack.set_topic(incident.channel_id, messages.topic(incident, self.config))
+
+    async def _invite(self, outcome: Outcome) -> None:
+        incident = outcome.incident
+        assert incident.channel_id
+        service = self.config.service(incident.service)
+        users = [
+            incident.reporter,
+            *incident.roles.values(),
+            *self.config.responders,
+            *(service.responders if service else []),
+        ]
+        failed = await self.slack.invite(incident.channel_id, users)
+        if failed:
+            listing = ", ".join(f"<@{user}> ({error})" for user, error in failed.items())
+            raise SlackFailure("conversations.invite", f"could not invite {listing}")
+
+    async def _post_summary(self, outcome: Outcome) -> None:
+        incident = outcome.incident
+        assert incident.channel_id
+        ts = await self.slack.post(incident.channel_id, messages.incident_summary(incident, self.config))
+        outcome.incident = await self.store.change(incident.id, self.now(), summary_ts=ts)
+        await self.slack.pin(incident.channel_id, ts)
+
+    async def _announce(self, outcome: Outcome) -> None:
+        channel = self.config.channels.announcements
+        if not channel:
+            return
+        incident = outcome.incident
+        ts = await self.slack.post(channel, messages.announcement(incident, self.config, self.templates))
+        outcome.incident = await self.store.change(
+            incident.id, self.now(), announcement_channel=channel, announcement_ts=ts
+        )
+
+    # -- checks: cheap, run before Slack is acknowledged so errors can show inline ---------------------
+    def check_status(self, incident: Incident, status: str) -> str:
+        status = status.strip().lower()
+        if status not in self.config.statuses:
+            raise DomainError(f"Unknown status {status!r}; choose one of {', '.join(self.config.statuses)}.")
+        if status == self.config.resolved_status:
+            raise DomainError("Use `/incident resolve` to resolve: it asks for the resolution summary.")
+        if incident.status == self.config.resolved_status:
+            raise DomainError(f"{incident.reference} is resolved; reopen it first.")
+        if status == incident.status:
+            raise DomainError(f"{incident.reference} is already {status}.")
+        return status
+
+    def check_severity(self, incident: Incident, severity_id: str) -> Severity:
+        severity = self.config.severity(severity_id)
+        if severity is None:
+            known = ", ".join(s.id for s in self.config.severities)
+            raise DomainError(f"Unknown severity {severity_id!r}; choose one of {known}.")
+        if severity.id == incident.severity:
+            raise DomainError(f"{incident.reference} is already {severity.id}.")
+        return severity
+
+    def check_role(self, incident: Incident, role_text: str, user_id: str) -> Role:
+        role = self.config.role(role_text)
+        if role is None:
+            known = ", ".join(f"`{r.id}`" for r in self.config.roles)
+            raise DomainError(f"Unknown role {role_text!r}; roles are {known}.")
+        if incident.roles.get(role.id) == user_id:
+            raise DomainError(f"<@{user_id}> already is {role.name}.")
+        return role
+
+    def check_resolve(self, incident: Incident, resolution: str) -> str:
+        resolution = resolution.strip()
+        if not resolution:
+            raise DomainError("Say how it was resolved: the summary goes into the final update.")
+        if incident.status == self.config.resolved_status:
+            raise DomainError(f"{incident.reference} is already resolved.")
+        return resolution
+
+    # -- changes -------------------------------------------------------------------------------------
+    async def set_status(self, incident_id: int, status: str, actor: str) -> Outcome:
+        incident = await self.get(incident_id)
+        status = self.check_status(incident, status)
+        incident = await self.store.change(
+            incident_id,
+            self.now(),
+            NewEvent(
+                EventKind.STATUS_CHANGED,
+                actor,
+                f"{incident.status} → {status}",
+                {"from": incident.status, "to": status},
+            ),
+            status=status,
+        )
+        outcome = await self._refresh(incident, f"<@{actor}> changed the status to *{status}*.")
+        await self._report_problems(outcome)
+        return outcome
+
+    async def set_severity(self, incident_id: int, severity_id: str, actor: str) -> Outcome:
+        incident = await self.get(incident_id)
+        severity = self.check_severity(incident, severity_id)
+        order = [s.id for s in self.config.severities]
+        direction = "up" if order.index(severity.id) < order.index(incident.severity) else "down"
+        incident = await self.store.change(
+            incident_id,
+            self.now(),
+            NewEvent(
+                EventKind.SEVERITY_CHANGED,
+                actor,
+                f"{incident.severity} → {severity.id}",
+                {"from": incident.severity, "to": severity.id, "direction": direction},
+            ),
+            severity=severity.id,
+        )
+        verb = "raised" if direction == "up" else "lowered"
+        outcome = await self._refresh(incident, f"<@{actor}> {verb} the severity to *{severity.label}*.")
+        await self._report_problems(outcome)
+        return outcome
+
+    async def assign_role(self, incident_id: int, role_text: str, user_id: str, actor: str) -> Outcome:
+        incident = await self.get(incident_id)
+        role = self.check_role(incident, role_text, user_id)
+        incident, previous = await self.store.assign_role(incident_id, role.id, user_id, actor, self.now())
+        handover = f" (taking over from <@{previous}>)" if previous else ""
+        outcome = Outcome(incident)
+        if incident.channel_id:
+            await self._step(
+                outcome,
+                "invite the new role holder",
+                "Invite them by hand.",
+                lambda o: self.slack.invite(o.incident.channel_id or "", [user_id]),
+            )
+        outcome = await self._refresh(incident, f"<@{user_id}> is now *{role.name}*{handover}.", outcome)
+        await self._report_problems(outcome)
+        return outcome
+
+    def render_update(self, incident: Incident, draft: UpdateDraft, actor: str) -> dict[str, str]:
+        return {
+            audience: self.templates.render(
+                f"update_{audience}.md.j2",
+                incident=incident,
+                draft=draft,
+                config=self.config,
+                actor=actor,
+                now=self.now(),
+                severity=self.config.severity(incident.severity),
+            )
+            for audience in draft.audiences
+        }
+
+    def validate_update(self, draft: UpdateDraft) -> UpdateDraft:
+        if draft.status not in self.config.statuses[:-1]:
+            raise DomainError(f"Unknown status {draft.status!r}.")
+        unknown = set(draft.audiences) - set(AUDIENCES)
+        if unknown or not draft.audiences:
+            raise DomainError("Choose at least one audience.")
+        if not draft.known.strip():
+            raise DomainError("Say what we know, even if it is little.")
+        return draft
+
+    async def post_update(self, incident_id: int, draft: UpdateDraft, actor: str) -> Outcome:
+        draft = self.validate_update(draft)
+        incident = await self.get(incident_id)
+        if incident.status == self.config.resolved_status:
+            raise DomainError(f"{incident.reference} is resolved; reopen it to post updates.")
+        if draft.status != incident.status:
+            incident = (await self.set_status(incident_id, draft.status, actor)).incident
+        rendered = self.render_update(incident, draft, actor)
+        now = self.now()
+        due = now + timedelta(minutes=draft.next_update_minutes) if draft.next_update_minutes else None
+        incident = await self.store.change(
+            incident_id,
+            now,
+            NewEvent(
+                EventKind.UPDATE_POSTED,
+                actor,
+                draft.known,
+                {
+                    "status": draft.status,
+                    "known": draft.known,
+                    "doing": draft.doing,
+                    "next_update_minutes": draft.next_update_minutes,
+                    "rendered": rendered,
+                },
+            ),
+            last_update_at=now,
+            next_update_due=due,
+        )
+        outcome = Outcome(incident)
+        await self._publish(outcome, rendered)
+        await self._report_problems(outcome)
+        return outcome
+
+    async def _publish(self, outcome: Outcome, rendered: dict[str, str]) -> None:
+        incident = outcome.incident
+        targets = {
+            "channel": (incident.channel_id, None),
+            "announcements": (incident.announcement_channel, incident.announcement_ts),
+            "management": (self.config.channels.management, None),
+        }
+        for audience, text in rendered.items():
+            channel, thread = targets[audience]
+            if not channel:
+                outcome.problems.append(
+                    f"No channel configured for the {audience} audience; not posted there."
+                )
+                continue
+            message = messages.status_update(audience, text, incident)
+            await self._step(
+                outcome,
+                f"post the update to {audience}",
+                "Copy the text there by hand.",
+                lambda o, c=channel, t=thread, m=message: self.slack.post(c, m, thread_ts=t),
+            )
+
+    async def add_note(
+        self,
+        incident_id: int,
+        text: str,
+        actor: str,
+        permalink: str | None = None,
+        kind: EventKind = EventKind.NOTE_ADDED,
+        author: str | None = None,
+    ) -> Incident:
+        text = text.strip()
+        if not text:
+            raise DomainError("The note is empty: `/incident note <what happened>`.")
+        await self.get(incident_id)
+        await self.store.append(
+            incident_id,
+            NewEvent(
+                kind,
+                actor,
+                text[:10_000],
+                {
+                    "permalink": permalink,
+                    "author": author or actor,
+                },
+            ),
+            self.now(),
+        )
+        return await self.get(incident_id)
+
+    async def resolve(self, incident_id: int, resolution: str, actor: str) -> Outcome:
+        incident = await self.get(incident_id)
+        resolution = self.check_resolve(incident, resolution)
+        now = self.now()
+        ttr = now - incident.created_at
+        incident = await self.store.change(
+            incident_id,
+            now,
+            NewEvent(
+                EventKind.RESOLVED,
+                actor,
+                resolution,
+                {"from": incident.status, "time_to_resolve_seconds": ttr.total_seconds()},
+            ),
+            status=self.config.resolved_status,
+            resolved_at=now,
+            resolution=resolution,
+            next_update_due=None,
+        )
+        self.metrics.resolved(incident.severity, ttr)
+        final = self.templates.render(
+            "resolved_channel.md.j2",
+            incident=incident,
+            resolution=resolution,
+            time_to_resolve=ttr,
+            config=self.config,
+            actor=actor,
+            now=now,
+            severity=self.config.severity(incident.severity),
+        )
+        draft = UpdateDraft(self.config.resolved_status, resolution, "", None, ("announcements",))
+        public = self.render_update(incident, draft, actor) if incident.announcement_ts else {}
+        outcome = await self._refresh(incident, None)
+        await self._publish(outcome, {"channel": final, **public})
+        await self._report_problems(outcome)
+        return outcome
+
+    async def reopen(self, incident_id: int, actor: str) -> Outcome:
+        incident = await self.get(incident_id)
+        if incident.status != self.config.resolved_status:
+            raise DomainError(f"{incident.reference} is not resolved.")
+        incident = await self.store.change(
+            incident_id,
+            self.now(),
+            NewEvent(EventKind.REOPENED, actor, "reopened", {}),
+            status=self.config.initial_status,
+            resolved_at=None,
+            resolution=None,
+        )
+        outcome = await self._refresh(incident, f"<@{actor}> reopened the incident.")
+        await self._report_problems(outcome)
+        return outcome
+
+    # -- plumbing ------------------------------------------------------------------------------------
+    async def _refresh(
+        self, incident: Incident, notice: str | None, outcome: Outcome | None = None
+    ) -> Outcome:
+        """Bring the pinned summary, topic and announcement in line with the stored incident."""
+        outcome = outcome or Outcome(incident)
+        outcome.incident = incident
+        if incident.channel_id and incident.summary_ts:
+            await self._step(
+                outcome,
+                "update the pinned summary",
+                "The summary may be stale.",
+                lambda o: self.slack.update(
+                    incident.channel_id or "",
+                    incident.summary_ts or "",
+                    messages.incident_summary(incident, self.config),
+                ),
+            )
+            await self._step(outcome, "set the channel topic", "Set it by hand.", self._set_topic)
+        if incident.announcement_channel and incident.announcement_ts:
+            await self._step(
+                outcome,
+                "update the announcement",
+                "Edit it by hand.",
+                lambda o: self.slack.update(
+                    incident.announcement_channel or "",
+                    incident.announcement_ts or "",
+                    messages.announcement(incident, self.config, self.templates),
+                ),
+            )
+        if notice and incident.channel_id:
+            await self._step(
+                outcome,
+                "post to the incident channel",
+                "",
+                lambda o: self.slack.post(incident.channel_id or "", messages.notice(notice)),
+            )
+        return outcome
+
+    async def _step(
+        self, outcome: Outcome, step: str, what_to_do: str, action: Callable[[Outcome], Awaitable[T]]
+    ) -> T | None:
+        try:
+            return await action(outcome)
+        except SlackFailure as failure:
+            error = failure.error
+        except Exception as exc:  # an integration bug must not end the incident flow
+            log.exception("step %r failed for incident %s", step, outcome.incident.id)
+            error = f"{type(exc).__name__}: {exc}"
+        log.warning("incident %s: could not %s: %s", outcome.incident.id, step, error)
+        self.metrics.integration_error("slack", step)
+        outcome.problems.append(f"Could not {step}: {error}. {what_to_do}".strip())
+        await self.store.append(
+            outcome.incident.id,
+            NewEvent(
+                EventKind.INTEGRATION_FAILED,
+                None,
+                f"could not {step}: {error}",
+                {"step": step, "error": error},
+            ),
+            self.now(),
+        )
+        return None
+
+    async def _report_problems(self, outcome: Outcome) -> None:
+        """Show failures where responders look: the incident channel, best effort."""
+        channel = outcome.incident.channel_id
+        if not outcome.problems or not channel:
+            return
+        try:
+            await self.slack.post(channel, messages.problems(outcome.problems))
+        except SlackFailure as failure:
+            log.error(
+                "incident %s: could not report problems %s: %s",
+                outcome.incident.id,
+                outcome.problems,
+                failure,
+            )

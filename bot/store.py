@@ -1,0 +1,226 @@
+"""Incident persistence: every change to an incident and its timeline event commit together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import db
+from bot.domain import DeclareRequest, EventKind, Incident, TimelineEvent
+from bot.models import IncidentRow, RoleAssignmentRow, TimelineEventRow
+
+_INCIDENT_FIELDS = {f.name for f in fields(Incident)} - {"roles"}
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    kind: EventKind
+    actor: str | None
+    text: str = ""
+    data: dict[str, Any] | None = None
+
+
+class IncidentStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def create(
+        self, request: DeclareRequest, key: str, status: str, commander_role: str, now: datetime
+    ) -> tuple[Incident, bool]:
+        """Insert the incident once per `key`; a second call with the same key returns the first one."""
+        try:
+            async with self._tx() as session:
+                row = IncidentRow(
+                    declare_key=key,
+                    title=request.title,
+                    severity=request.severity,
+                    status=status,
+                    summary=request.summary,
+                    service=request.service,
+                    private=request.private,
+                    reporter=request.reporter,
+                    created_at=now,
+                    source_permalink=request.source_permalink,
+                )
+                session.add(row)
+                await session.flush()
+                commander = request.commander or request.reporter
+                session.add(
+                    RoleAssignmentRow(
+                        incident_id=row.id, role=commander_role, user_id=commander, assigned_at=now
+                    )
+                )
+                session.add(
+                    _event_row(
+                        row.id,
+                        NewEvent(
+                            EventKind.DECLARED,
+                            request.reporter,
+                            request.title,
+                            {
+                                "severity": request.severity,
+                                "status": status,
+                                "summary": request.summary,
+                                "service": request.service,
+                                "commander": commander,
+                                "private": request.private,
+                                "source_permalink": request.source_permalink,
+                            },
+                        ),
+                        now,
+                    )
+                )
+                incident_id = row.id
+        except IntegrityError:
+            existing = await self.by_key(key)
+            if existing is None:
+                raise
+            return existing, False
+        created = await self.get(incident_id)
+        assert created is not None
+        return created, True
+
+    async def by_key(self, key: str) -> Incident | None:
+        async with self.sessions() as session:
+            row = await session.scalar(select(IncidentRow).where(IncidentRow.declare_key == key))
+            return await _load(session, row)
+
+    async def get(self, incident_id: int) -> Incident | None:
+        async with self.sessions() as session:
+            return await _load(session, await session.get(IncidentRow, incident_id))
+
+    async def by_channel(self, channel_id: str) -> Incident | None:
+        async with self.sessions() as session:
+            row = await session.scalar(select(IncidentRow).where(IncidentRow.channel_id == channel_id))
+            return await _load(session, row)
+
+    async def list_open(self, final_status: str) -> list[Incident]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(IncidentRow).where(IncidentRow.status != final_status).order_by(IncidentRow.id)
+            )
+            return [i for row in rows.all() if (i := await _load(session, row)) is not None]
+
+    async def change(
+        self, incident_id: int, now: datetime, event: NewEvent | None = None, **values: Any
+    ) -> Incident:
+        """Set incident columns and append the event describing the change, atomically."""
+        unknown = set(values) - _INCIDENT_FIELDS
+        if unknown:
+            raise ValueError(f"unknown incident fields {sorted(unknown)}")
+        async with self._tx() as session:
+            row = await session.get(IncidentRow, incident_id, with_for_update=True)
+            if row is None:
+                raise LookupError(f"incident {incident_id} not found")
+            for name, value in values.items():
+                setattr(row, name, value)
+            if event is not None:
+                session.add(_event_row(incident_id, event, now))
+        changed = await self.get(incident_id)
+        assert changed is not None
+        return changed
+
+    async def assign_role(
+        self, incident_id: int, role: str, user_id: str, actor: str, now: datetime
+    ) -> tuple[Incident, str | None]:
+        """Give `role` to `user_id`; returns the previous holder so hand-overs can be announced."""
+        async with self._tx() as session:
+            current = await session.scalar(
+                select(RoleAssignmentRow)
+                .where(RoleAssignmentRow.incident_id == incident_id, RoleAssignmentRow.role == role)
+                .with_for_update()
+            )
+            previous = current.user_id if current else None
+            if current is None:
+                session.add(
+                    RoleAssignmentRow(incident_id=incident_id, role=role, user_id=user_id, assigned_at=now)
+                )
+            else:
+                current.user_id = user_id
+                current.assigned_at = now
+            session.add(
+                _event_row(
+                    incident_id,
+                    NewEvent(
+                        EventKind.ROLE_ASSIGNED,
+                        actor,
+                        f"{role} → {user_id}",
+                        {
+                            "role": role,
+                            "user": user_id,
+                            "previous": previous,
+                            "handover": previous not in (None, user_id),
+                        },
+                    ),
+                    now,
+                )
+            )
+        incident = await self.get(incident_id)
+        assert incident is not None
+        return incident, previous
+
+    async def append(self, incident_id: int, event: NewEvent, now: datetime) -> TimelineEvent:
+        async with self._tx() as session:
+            row = _event_row(incident_id, event, now)
+            session.add(row)
+            await session.flush()
+            return _event(row)
+
+    async def timeline(self, incident_id: int) -> list[TimelineEvent]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(TimelineEventRow)
+                .where(TimelineEventRow.incident_id == incident_id)
+                .order_by(TimelineEventRow.occurred_at, TimelineEventRow.id)
+            )
+            return [_event(r) for r in rows.all()]
+
+    async def claim(self, key: str) -> bool:
+        """True the first time `key` is seen by any replica; False for Slack's retries of it."""
+        async with self._tx() as session:
+            return await db.claim(session, key)
+
+
+def _event_row(incident_id: int, event: NewEvent, now: datetime) -> TimelineEventRow:
+    return TimelineEventRow(
+        incident_id=incident_id,
+        kind=event.kind.value,
+        actor=event.actor,
+        occurred_at=now,
+        text=event.text,
+        data=event.data or {},
+    )
+
+
+def _event(row: TimelineEventRow) -> TimelineEvent:
+    return TimelineEvent(
+        id=row.id,
+        incident_id=row.incident_id,
+        kind=EventKind(row.kind),
+        actor=row.actor,
+        occurred_at=row.occurred_at,
+        text=row.text,
+        data=dict(row.data or {}),
+    )
+
+
+async def _load(session: AsyncSession, row: IncidentRow | None) -> Incident | None:
+    if row is None:
+        return None
+    roles = await session.scalars(select(RoleAssignmentRow).where(RoleAssignmentRow.incident_id == row.id))
+    return Incident(
+        **{name: getattr(row, name) for name in _INCIDENT_FIELDS},
+        roles={r.role: r.user_id for r in roles.all()},
+    )

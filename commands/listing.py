@@ -1,0 +1,19 @@
+"""`/incident list` and `/incident help`."""
+
+from __future__ import annotations
+
+from bot.messages import help_message, incident_list
+from commands.deps import Deps
+from commands.registry import Ack, Invocation, subcommand, usage_lines
+
+
+@subcommand("list", "list", "Show open incidents")
+async def list_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
+    message = incident_list(await deps.incidents.list_open(), deps.config)
+    await ack(text=message.text, blocks=message.blocks)
+
+
+@subcommand("help", "help", "Show this help")
+async def help_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
+    message = help_message(usage_lines())
+    await ack(text=message.text, blocks=message.blocks)

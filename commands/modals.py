@@ -1,0 +1,262 @@
+"""Modal views. Block and action ids live here, next to the forms that read them back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.config import AppConfig, format_duration
+from bot.domain import AUDIENCES, TITLE_MAX, Incident
+from bot.messages import truncate
+
+DECLARE = "declare_incident"
+UPDATE = "post_update"
+STATUS = "change_status"
+SEVERITY = "change_severity"
+ASSIGN = "assign_role"
+RESOLVE = "resolve_incident"
+
+AUDIENCE_LABELS = {
+    "channel": "Incident channel (internal update)",
+    "announcements": "Announcements (status-page style)",
+    "management": "Management summary",
+}
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _option(value: str, text: str, description: str | None = None) -> dict[str, Any]:
+    option: dict[str, Any] = {"text": _text(truncate(text, 75)), "value": value}
+    if description:
+        option["description"] = _text(truncate(description, 75))
+    return option
+
+
+def _input(
+    block_id: str, label: str, element: dict[str, Any], optional: bool = False, hint: str | None = None
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": _text(label),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = _text(truncate(hint, 2000))
+    return block
+
+
+def _text_input(
+    initial: str | None = None,
+    multiline: bool = False,
+    max_length: int = 3000,
+    placeholder: str | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+        "max_length": max_length,
+    }
+    if initial:
+        element["initial_value"] = initial[:max_length]
+    if placeholder:
+        element["placeholder"] = _text(placeholder)
+    return element
+
+
+def _select(options: list[dict[str, Any]], initial: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options[:100]}
+    chosen = next((o for o in options if o["value"] == initial), None)
+    if chosen:
+        element["initial_option"] = chosen
+    return element
+
+
+def _modal(
+    callback_id: str,
+    title: str,
+    blocks: list[dict[str, Any]],
+    metadata: dict[str, Any],
+    submit: str | None = "Submit",
+    close: str = "Cancel",
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": _text(truncate(title, 24)),
+        "close": _text(close),
+        "blocks": blocks,
+        "private_metadata": json.dumps(metadata),
+    }
+    if submit:
+        view["submit"] = _text(submit)
+    return view
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def severity_options(config: AppConfig) -> list[dict[str, Any]]:
+    return [
+        _option(s.id, s.label, f"respond < {format_duration(s.response_target)}") for s in config.severities
+    ]
+
+
+def declare_view(
+    config: AppConfig, reporter: str, title: str = "", summary: str = "", meta: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    guide = "\n".join(
+        f"*{s.label}* (respond < {format_duration(s.response_target)}): {s.description}"
+        for s in config.severities
+    )
+    blocks: list[dict[str, Any]] = [
+        _input(
+            "title",
+            "Title",
+            _text_input(
+                title[:TITLE_MAX], max_length=TITLE_MAX, placeholder="What is broken, in a few words"
+            ),
+        ),
+        _input("severity", "Severity", _select(severity_options(config))),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(guide, 3000)}]},
+        _input(
+            "summary",
+            "Impact / summary",
+            _text_input(summary, multiline=True, placeholder="Who is affected and how"),
+            optional=True,
+        ),
+    ]
+    if config.services:
+        options = [_option(s.id, s.name) for s in config.services]
+        blocks.append(_input("service", "Affected service", _select(options), optional=True))
+    blocks += [
+        _input(
+            "commander",
+            "Incident Commander",
+            {"type": "users_select", "action_id": "value", "initial_user": reporter},
+        ),
+        _input(
+            "private",
+            "Visibility",
+            {
+                "type": "checkboxes",
+                "action_id": "value",
+                "options": [_option("private", "Private channel (invited people only)")],
+            },
+            optional=True,
+        ),
+    ]
+    return _modal(DECLARE, "Declare incident", blocks, meta or {}, submit="Declare")
+
+
+def progress_view(title: str, text: str) -> dict[str, Any]:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}]
+    return _modal("progress", title, blocks, {}, submit=None, close="Close")
+
+
+def update_view(
+    config: AppConfig,
+    incident: Incident,
+    values: dict[str, Any] | None = None,
+    preview: list[dict[str, Any]] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The update form; after a first submit it is shown again with the rendered preview on top."""
+    values = values or {}
+    statuses = [_option(s, s.capitalize()) for s in config.statuses[:-1]]
+    audiences = [_option(a, AUDIENCE_LABELS[a]) for a in AUDIENCES]
+    chosen = values.get("audiences") or ["channel", "announcements"]
+    audience_element: dict[str, Any] = {"type": "checkboxes", "action_id": "value", "options": audiences}
+    initial = [o for o in audiences if o["value"] in chosen]
+    if initial:
+        audience_element["initial_options"] = initial
+    next_minutes = values.get("next_update_minutes", config.update_interval_minutes)
+    blocks: list[dict[str, Any]] = list(preview or [])
+    blocks += [
+        _input("status", "Status", _select(statuses, values.get("status", incident.status))),
+        _input("known", "What we know", _text_input(values.get("known"), multiline=True)),
+        _input("doing", "What we are doing", _text_input(values.get("doing"), multiline=True), optional=True),
+        _input(
+            "next_update",
+            "Next update in (minutes)",
+            {
+                "type": "number_input",
+                "action_id": "value",
+                "is_decimal_allowed": False,
+                "min_value": "1",
+                "max_value": "1440",
+                **({"initial_value": str(next_minutes)} if next_minutes else {}),
+            },
+            optional=True,
+            hint="Leave empty when no further update is planned.",
+        ),
+        _input("audiences", "Post to", audience_element),
+    ]
+    submit = "Post update" if preview else "Preview"
+    return _modal(
+        UPDATE,
+        f"Update {incident.reference}",
+        blocks,
+        {"incident_id": incident.id, **(meta or {})},
+        submit=submit,
+    )
+
+
+def status_view(config: AppConfig, incident: Incident) -> dict[str, Any]:
+    options = [_option(s, s.capitalize()) for s in config.statuses[:-1] if s != incident.status]
+    blocks = [_input("status", "New status", _select(options))]
+    return _modal(
+        STATUS, f"Status {incident.reference}", blocks, {"incident_id": incident.id}, submit="Change"
+    )
+
+
+def severity_view(config: AppConfig, incident: Incident) -> dict[str, Any]:
+    options = [o for o in severity_options(config) if o["value"] != incident.severity]
+    blocks = [_input("severity", "New severity", _select(options))]
+    return _modal(
+        SEVERITY, f"Severity {incident.reference}", blocks, {"incident_id": incident.id}, submit="Change"
+    )
+
+
+def assign_view(config: AppConfig, incident: Incident) -> dict[str, Any]:
+    roles = [_option(r.id, r.name, r.description or None) for r in config.roles]
+    blocks = [
+        _input("role", "Role", _select(roles)),
+        _input("user", "Person", {"type": "users_select", "action_id": "value"}),
+    ]
+    return _modal(
+        ASSIGN, f"Assign {incident.reference}", blocks, {"incident_id": incident.id}, submit="Assign"
+    )
+
+
+def resolve_view(incident: Incident, summary: str = "") -> dict[str, Any]:
+    blocks = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": truncate(
+                    f"Resolving *{incident.reference}: {incident.title}*. "
+                    "The summary goes into the final update.",
+                    3000,
+                ),
+            },
+        },
+        _input(
+            "resolution",
+            "Resolution summary",
+            _text_input(summary, multiline=True, placeholder="What fixed it"),
+        ),
+    ]
+    return _modal(
+        RESOLVE, f"Resolve {incident.reference}", blocks, {"incident_id": incident.id}, submit="Resolve"
+    )

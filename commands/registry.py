@@ -1,0 +1,52 @@
+"""`/incident <subcommand>` registry: each module registers its subcommands with a decorator."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain import Incident
+from commands.deps import Deps
+
+Ack = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    user_id: str
+    channel_id: str
+    args: str
+    trigger_id: str
+    response_url: str | None
+    incident: Incident | None
+    """The incident whose channel the command was typed in, if any."""
+
+
+Handler = Callable[[Invocation, Deps, Ack], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    usage: str
+    help: str
+    handler: Handler
+    needs_incident: bool
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def subcommand(
+    name: str, usage: str, help: str, needs_incident: bool = False
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        SUBCOMMANDS[name] = Subcommand(name, usage, help, handler, needs_incident)
+        return handler
+
+    return register
+
+
+def usage_lines() -> list[tuple[str, str]]:
+    return [(f"/incident {s.usage}".strip(), s.help) for s in SUBCOMMANDS.values()]
