@@ -142,3 +142,7 @@ async def _current(settings: Settings) -> int:
 
 def main() -> None:
     sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()
