@@ -103,6 +103,17 @@ class SlackDriver:
         """Send `body` with exactly these headers — for signature and replay tests."""
         return await self._post(body, headers, payload=None)
 
+    async def redeliver(self, response: DriverResponse, retry_num: int) -> DriverResponse:
+        """Send the payload behind `response` again, as Slack does when it thinks a delivery timed out."""
+        payload = response.payload
+        if payload is None:
+            raise ValueError("this response has no payload to redeliver")
+        if "command" in payload:
+            kind, form = "slash_command", {k: str(v) for k, v in payload.items()}
+        else:
+            kind, form = str(payload.get("type")), None
+        return await self._deliver(kind, payload, form=form, retry_num=retry_num, timestamp=None)
+
     async def _post(
         self, body: bytes, headers: dict[str, str], payload: dict[str, Any] | None
     ) -> DriverResponse:

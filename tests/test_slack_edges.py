@@ -1,0 +1,316 @@
+"""Retries, concurrency, bad input and Slack failures, each seen from the user's side."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.config import AppConfig
+from bot.domain import EventKind
+from bot.standin import RunningStandin, eventually
+from bot.standin.state import message_text
+from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, GENERAL, BotUnderTest, bot_settings, start_bot
+from tests.test_lifecycle import declare, latest_view, local_day
+
+
+async def test_retried_view_submission_makes_one_incident(bot: BotUnderTest) -> None:
+    await bot.driver.slash(ALICE, GENERAL, "declare Search is slow")
+    view = await latest_view(bot, ALICE, "declare_incident")
+    first = await bot.driver.submit_view(ALICE, view.id, {"severity": {"value": "SEV3"}})
+    retries = await asyncio.gather(*(bot.driver.redeliver(first, retry_num=n) for n in (1, 2)))
+    assert all(r.status == 200 for r in (first, *retries))
+    incident = await eventually(lambda: _open_with_announcement(bot))
+    await asyncio.sleep(0.3)  # give a wrongly duplicated declare time to show up
+    assert len(await bot.runtime.incidents.list_open()) == 1
+    assert len([c for c in bot.workspace.calls_to("conversations.create") if c.ok]) == 1
+    assert len(bot.workspace.messages(ANNOUNCEMENTS)) == 1
+    assert incident.title == "Search is slow"
+
+
+async def _open_with_announcement(bot: BotUnderTest):  # type: ignore[no-untyped-def]
+    incidents = [i for i in await bot.runtime.incidents.list_open() if i.announcement_ts]
+    return incidents[0] if incidents else None
+
+
+async def test_two_concurrent_declares_with_one_title_get_two_channels(bot: BotUnderTest) -> None:
+    for user in (ALICE, BOB):
+        await bot.driver.slash(user, GENERAL, "declare Login broken")
+    views = [await latest_view(bot, user, "declare_incident") for user in (ALICE, BOB)]
+    await asyncio.gather(
+        *(
+            bot.driver.submit_view(user, view.id, {"severity": {"value": "SEV1"}})
+            for user, view in zip((ALICE, BOB), views, strict=True)
+        )
+    )
+
+    async def both() -> list | None:  # type: ignore[type-arg]
+        incidents = [i for i in await bot.runtime.incidents.list_open() if i.announcement_ts]
+        return incidents if len(incidents) == 2 else None
+
+    incidents = await eventually(both)
+    assert len({i.channel_id for i in incidents}) == 2
+    assert {i.reporter for i in incidents} == {ALICE, BOB}
+    assert bot.workspace.errors() == []
+
+
+async def test_empty_title_is_an_inline_error_and_keeps_the_modal(bot: BotUnderTest) -> None:
+    await bot.driver.slash(ALICE, GENERAL, "declare")
+    view = await latest_view(bot, ALICE, "declare_incident")
+    ack = await bot.driver.submit_view(
+        ALICE, view.id, {"title": {"value": "   "}, "severity": {"value": "SEV2"}}
+    )
+    assert ack.view_errors is not None and "title is empty" in ack.view_errors["title"]
+    assert bot.workspace.views[view.id].is_open
+    assert await bot.runtime.incidents.list_open() == []
+
+
+async def test_five_thousand_character_title_is_shortened_and_kept_as_summary(bot: BotUnderTest) -> None:
+    long_title = ("Payment provider times out " * 200)[:5000]
+    response = await bot.driver.slash(ALICE, GENERAL, f"declare {long_title}")
+    assert response.status == 200
+    view = await latest_view(bot, ALICE, "declare_incident")
+    blocks = {b.get("block_id"): b for b in view.view["blocks"]}
+    assert len(blocks["title"]["element"]["initial_value"]) <= 150
+    assert blocks["summary"]["element"]["initial_value"].startswith("Payment provider times out")
+    note = await eventually(lambda: [r for r in bot.workspace.responses if "5000 characters" in str(r)])
+    assert note
+    ack = await bot.driver.submit_view(ALICE, view.id, {"severity": {"value": "SEV2"}})
+    assert ack.json and ack.json["response_action"] == "update"
+
+
+async def test_unknown_subcommand_shows_help(bot: BotUnderTest) -> None:
+    response = await bot.driver.slash(ALICE, GENERAL, "frobnicate now")
+    assert response.status == 200
+    assert "Unknown subcommand `frobnicate`" in response.body
+    for sub in ("declare", "update", "status", "severity", "assign", "note", "resolve", "list", "help"):
+        assert f"/incident {sub}" in response.body
+
+
+async def test_help_and_empty_command(bot: BotUnderTest) -> None:
+    for text in ("help", ""):
+        response = await bot.driver.slash(ALICE, GENERAL, text)
+        assert "/incident declare" in response.body and "Unknown" not in response.body
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["update", "status identified", "severity SEV1", "note hello", "resolve", "assign ic <@U0BOB00000|bob>"],
+)
+async def test_incident_commands_outside_an_incident_channel_say_so(bot: BotUnderTest, text: str) -> None:
+    response = await bot.driver.slash(ALICE, GENERAL, text)
+    assert response.status == 200
+    assert "works in an incident channel, and this is not one" in response.body
+    assert bot.views_opened() == []
+
+
+async def test_bad_arguments_in_an_incident_channel(bot: BotUnderTest) -> None:
+    incident = await declare(bot)
+    channel = incident.channel_id or ""
+    cases = {
+        "severity SEV9": "Unknown severity 'SEV9'",
+        "severity SEV2": "already SEV2",
+        "status sleeping": "Unknown status 'sleeping'",
+        "status resolved": "Use `/incident resolve`",
+        "assign wizard <@U0BOB00000|bob>": "Unknown role 'wizard'",
+        "assign ic nobody": "Usage: `/incident assign <role> @user`",
+        "note": "The note is empty",
+    }
+    for text, expected in cases.items():
+        response = await bot.driver.slash(ALICE, channel, text)
+        assert response.status == 200 and expected in response.body, (text, response.body)
+    after = await bot.incident(incident.id)
+    assert (after.severity, after.status, after.roles) == (incident.severity, incident.status, incident.roles)
+
+
+async def test_list_shows_open_incidents(bot: BotUnderTest) -> None:
+    response = await bot.driver.slash(ALICE, GENERAL, "list")
+    assert "No open incidents" in response.body
+    incident = await declare(bot)
+    response = await bot.driver.slash(BOB, GENERAL, "list")
+    assert (
+        "INC-" in response.body
+        and incident.title in response.body
+        and f"<#{incident.channel_id}>" in response.body
+    )
+
+
+async def test_tampered_signature_and_stale_timestamp_are_refused(bot: BotUnderTest) -> None:
+    form = {
+        "command": "/incident",
+        "text": "declare x",
+        "user_id": ALICE,
+        "channel_id": GENERAL,
+        "trigger_id": bot.workspace.issue_trigger(ALICE),
+    }
+    body = urllib.parse.urlencode(form).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **bot.driver.signed_headers(body)}
+    tampered = body.replace(b"declare+x", b"declare+y")
+    assert (await bot.driver.raw(tampered, headers)).status == 401
+    stale = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **bot.driver.signed_headers(body, timestamp=int(time.time()) - 6 * 60),
+    }
+    assert (await bot.driver.raw(body, stale)).status == 401
+    assert (await bot.driver.raw(body, headers)).status == 200  # the same body, correctly signed, works
+    await latest_view(bot, ALICE, "declare_incident")
+    assert len(bot.views_opened()) == 1
+
+
+async def test_name_taken_picks_another_channel_name(bot: BotUnderTest) -> None:
+    today = time.strftime("%Y%m%d")  # may differ from the team's day near midnight: take both
+    for day in {today, local_day(bot, _probe_incident(bot))}:
+        bot.workspace.add_channel(f"inc-{day}-1-checkout-is-down")
+    incident = await declare(bot)
+    assert incident.channel_name and incident.channel_name.endswith("-checkout-is-down-2")
+    assert any(c.error == "name_taken" for c in bot.workspace.calls_to("conversations.create"))
+
+
+def _probe_incident(bot: BotUnderTest):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from bot.domain import Incident
+
+    return Incident(1, "x", "SEV1", "investigating", "", None, False, ALICE, datetime.now(UTC))
+
+
+@pytest.fixture
+async def bot_with_ghost_responder(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> AsyncIterator[BotUnderTest]:
+    config = app_config.model_copy(update={"responders": [*app_config.responders, "U0GHOST000"]})
+    under_test, runner = await start_bot(bot_settings(database_url, standin), config, standin.workspace)
+    yield under_test
+    await under_test.driver.close()
+    await runner.cleanup()
+    await under_test.runtime.close()
+
+
+async def test_invite_failure_is_shown_in_the_channel_and_the_rest_works(
+    bot_with_ghost_responder: BotUnderTest,
+) -> None:
+    bot = bot_with_ghost_responder
+    incident = await declare(bot)
+    channel = bot.workspace.channels[incident.channel_id or ""]
+    assert {ALICE, "U0CAROL000", "U0DAVE0000"} <= channel.members
+    warning = await eventually(
+        lambda: [m for m in channel.messages if "Could not invite responders" in message_text(m)]
+    )
+    assert "U0GHOST000" in message_text(warning[0]) and "user_not_found" in message_text(warning[0])
+    assert "Invite them by hand" in message_text(warning[0])
+    events = await bot.runtime.incidents.store.timeline(incident.id)
+    assert [e.data["step"] for e in events if e.kind == EventKind.INTEGRATION_FAILED] == ["invite responders"]
+    final = await eventually(
+        lambda: next(
+            (v for v in bot.workspace.views.values() if "Could not invite" in str(v.view.get("blocks"))), None
+        )
+    )
+    assert f"<#{channel.id}>" in str(final.view["blocks"])
+
+
+async def test_rate_limited_post_is_retried_after_retry_after(bot: BotUnderTest) -> None:
+    bot.workspace.rate_limit_next("chat.postMessage", retry_after=1)
+    incident = await declare(bot)
+    posts = bot.workspace.calls_to("chat.postMessage")
+    assert posts[0].status == 429 and all(c.ok for c in posts[1:])
+    assert bot.workspace.channels[incident.channel_id or ""].find(incident.summary_ts or "") is not None
+
+
+async def test_channel_creation_failure_keeps_the_incident(bot: BotUnderTest) -> None:
+    bot.workspace.fail_next("conversations.create", "restricted_action")
+    await bot.driver.slash(ALICE, GENERAL, "declare Queue is stuck")
+    view = await latest_view(bot, ALICE, "declare_incident")
+    await bot.driver.submit_view(ALICE, view.id, {"severity": {"value": "SEV2"}})
+    incident = await eventually(lambda: _open_with_announcement(bot))
+    assert incident.channel_id is None
+    final = await eventually(
+        lambda: next(
+            (v for v in bot.workspace.views.values() if "restricted_action" in str(v.view.get("blocks"))),
+            None,
+        )
+    )
+    assert "Could not create the incident channel" in str(final.view["blocks"])
+    events = await bot.runtime.incidents.store.timeline(incident.id)
+    assert EventKind.INTEGRATION_FAILED in [e.kind for e in events]
+
+
+async def test_retried_pushpin_event_records_one_entry(bot: BotUnderTest) -> None:
+    incident = await declare(bot)
+    message = bot.workspace.add_message(incident.channel_id or "", BOB, "DB failover done")
+    first = await bot.driver.reaction_added(ALICE, incident.channel_id or "", message.ts)
+    await bot.driver.redeliver(first, retry_num=1)
+    await bot.driver.reaction_added(
+        BOB, incident.channel_id or "", message.ts
+    )  # a second pin of the same message
+    await eventually(lambda: _kinds(bot, incident.id, EventKind.MESSAGE_PINNED))
+    await asyncio.sleep(0.2)
+    assert len(await _kinds(bot, incident.id, EventKind.MESSAGE_PINNED)) == 1
+
+
+async def _kinds(bot: BotUnderTest, incident_id: int, kind: EventKind) -> list:  # type: ignore[type-arg]
+    return [e for e in await bot.runtime.incidents.store.timeline(incident_id) if e.kind == kind]
+
+
+async def test_declare_from_a_message_shortcut_keeps_the_permalink(bot: BotUnderTest) -> None:
+    message = bot.workspace.add_message(GENERAL, BOB, "Checkout returns 502 for everyone\nsince 03:00")
+    await bot.driver.message_shortcut(ALICE, GENERAL, message.ts, "declare_incident_from_message")
+    view = await latest_view(bot, ALICE, "declare_incident")
+    blocks = {b.get("block_id"): b for b in view.view["blocks"]}
+    assert blocks["title"]["element"]["initial_value"] == "Checkout returns 502 for everyone"
+    assert "since 03:00" in blocks["summary"]["element"]["initial_value"]
+    await bot.driver.submit_view(ALICE, view.id, {"severity": {"value": "SEV1"}})
+    incident = await eventually(lambda: _open_with_announcement(bot))
+    assert incident.source_permalink and message.ts.replace(".", "") in incident.source_permalink
+
+
+async def test_buttons_change_severity_assign_a_role_and_reopen(bot: BotUnderTest) -> None:
+    incident = await declare(bot)
+    channel, ts = incident.channel_id or "", incident.summary_ts
+    await bot.driver.click(BOB, "incident_change_severity", channel_id=channel, message_ts=ts)
+    view = await latest_view(bot, BOB, "change_severity")
+    await bot.driver.submit_view(BOB, view.id, {"severity": {"value": "SEV1"}})
+    await bot.driver.click(BOB, "incident_assign_role", channel_id=channel, message_ts=ts)
+    view = await latest_view(bot, BOB, "assign_role")
+    await bot.driver.submit_view(BOB, view.id, {"role": {"value": "scribe"}, "user": {"value": ALICE}})
+
+    async def changed():  # type: ignore[no-untyped-def]
+        current = await bot.incident(incident.id)
+        return current if current.severity == "SEV1" and current.roles.get("scribe") == ALICE else None
+
+    current = await eventually(changed)
+    assert current.roles_of(ALICE) == ["incident_commander", "scribe"]  # one person, two roles
+    severity = await _kinds(bot, incident.id, EventKind.SEVERITY_CHANGED)
+    assert severity[0].data == {"from": "SEV2", "to": "SEV1", "direction": "up"}
+    await eventually(
+        lambda: "raised the severity" in str([message_text(m) for m in bot.workspace.messages(channel)])
+    )
+
+    await bot.runtime.incidents.resolve(incident.id, "Fixed by restart", BOB)
+    await eventually(lambda: "incident_reopen" in str(bot.workspace.message(channel, ts or "").blocks))
+    await bot.driver.click(ALICE, "incident_reopen", channel_id=channel, message_ts=ts)
+    reopened = await eventually(lambda: _reopened(bot, incident.id))
+    assert reopened.resolved_at is None
+    assert [c.error for c in bot.workspace.errors()] == ["already_in_channel"]  # Alice was in: harmless
+
+
+async def _reopened(bot: BotUnderTest, incident_id: int):  # type: ignore[no-untyped-def]
+    current = await bot.incident(incident_id)
+    return current if current.status == "investigating" else None
+
+
+async def test_healthz_and_metrics(bot: BotUnderTest) -> None:
+    import aiohttp
+
+    await declare(bot)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{bot.url}/healthz") as response:
+            report = await response.json()
+            assert response.status == 200 and report["status"] == "healthy"
+            assert report["checks"]["database"]["ok"] and report["checks"]["slack"]["ok"]
+        async with session.get(f"{bot.url}/metrics") as response:
+            text = await response.text()
+    assert 'incidentbot_incidents_declared_total{severity="SEV2"} 1.0' in text
+    assert "incidentbot_slack_ack_seconds_bucket" in text
