@@ -45,7 +45,7 @@ def masked(url: str) -> str:
 def make_engine(url: str) -> AsyncEngine:
     url = async_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=20, max_overflow=10)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]

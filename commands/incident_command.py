@@ -23,7 +23,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             intro = f"Unknown subcommand `{name}`. " if name else ""
             await ack(text=intro + message.text, blocks=message.blocks)
             return
-        incident = await deps.incidents.in_channel(command["channel_id"])
+        incident = await deps.incidents.in_channel(command["channel_id"]) if sub.needs_incident else None
         if sub.needs_incident and incident is None:
             await ack(
                 text=f"`/incident {sub.name}` works in an incident channel, and this is not one. "
