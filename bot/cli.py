@@ -12,8 +12,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import db
+from bot import cli_postmortem, cli_report, cli_runbook, cli_slo, db
 from bot.config import AppConfig, ConfigError, Settings, load_config
+from bot.runbooks.model import configured_runbooks
+from bot.sandbox import cli as sandbox_cli
+from bot.slo.specs import configured_slos
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -38,9 +41,11 @@ def _config(settings: Settings, path: str | None = None) -> AppConfig:
 
 
 async def _serve(settings: Settings, config: AppConfig) -> int:
-    from bot.server import build_runtime, serve
+    from bot.server import SocketModeRefused, build_runtime, serve
 
     missing = settings.missing_slack_settings()
+    if settings.slack_bot_token is None and sandbox_cli.fallback_allowed():
+        return await sandbox_cli.serve_without_slack(settings, missing)
     if missing:
         print(
             "incidentbot needs a Slack app to talk to. Set " + " and ".join(missing) + " (in the environment "
@@ -58,12 +63,18 @@ async def _serve(settings: Settings, config: AppConfig) -> int:
         return EXIT_USAGE
     finally:
         await engine.dispose()
-    runtime = await build_runtime(settings, config)
+    try:
+        runtime = await build_runtime(settings, config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(runtime, stop)
+    try:
+        await serve(runtime, stop)
+    except SocketModeRefused as exc:
+        raise UsageError(str(exc)) from exc
     return EXIT_OK
 
 
@@ -71,16 +82,22 @@ def _check_config(settings: Settings, path: str | None) -> int:
     from bot.templating import Templates
 
     config = _config(settings, path)
-    source = path or settings.config
-    problems = Templates(config).check()
+    source = Path(path) if path else settings.config
+    try:
+        slos = configured_slos(config, source)
+        runbooks = configured_runbooks(config.runbooks, source)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    problems = [f"template: {p}" for p in Templates(config).check()]
+    problems += [f"paging: {p}" for p in config.paging.problems()]
     for problem in problems:
-        print(f"template: {problem}", file=sys.stderr)
+        print(problem, file=sys.stderr)
     if problems:
         return EXIT_FAILED
     where = source if Path(source).exists() else f"{source} (not found: using the built-in defaults)"
     print(
         f"config ok: {where}: {len(config.severities)} severities, {len(config.roles)} roles, "
-        f"{len(config.services)} services"
+        f"{len(config.services)} services, {len(slos)} SLOs, {len(runbooks)} runbooks"
     )
     return EXIT_OK
 
@@ -89,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the bot (HTTP on INCIDENTBOT_PORT, or Socket Mode)")
+    sub.add_parser("serve", help="run the bot (HTTP or Socket Mode); without SLACK_BOT_TOKEN, the sandbox")
+    sandbox_cli.add_parser(sub)
     database = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     database.add_parser("upgrade", help="migrate the database to the current schema")
     database.add_parser("current", help="print the database's schema revision")
@@ -98,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check = config.add_parser("check", help="validate the config file and templates")
     check.add_argument("--config", help="file to check (default: INCIDENTBOT_CONFIG)")
+    cli_slo.add_parser(sub)
+    cli_runbook.add_parser(sub)
+    cli_report.add_parser(sub)
+    cli_postmortem.add_parser(sub)
     return parser
 
 
@@ -123,7 +145,17 @@ def run(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_current(settings))
         if args.command == "config":
             return _check_config(settings, args.config)
-    except UsageError as exc:
+        if args.command == "sandbox":
+            return sandbox_cli.run_cli(args, settings)
+        if args.command == "slo":
+            return cli_slo.run(args, settings, _config(settings))
+        if args.command == "runbook":
+            return cli_runbook.run(args, settings, _config(settings))
+        if args.command == "report":
+            return cli_report.run(args, settings, _config(settings))
+        if args.command == "postmortem":
+            return cli_postmortem.run(args, settings, _config(settings))
+    except (UsageError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     parser.print_usage(sys.stderr)

@@ -9,15 +9,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import (
     AliasChoices,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -26,33 +22,15 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+from bot.alerts.routing import AlertmanagerConfig
+from bot.config_types import ConfigError, Duration, Strict, format_duration, known_zone, parse_duration
+from bot.integrations.pagers import PagingConfig
+from bot.oncall.config import OnCallConfig
+from bot.postmortem.config import PostmortemsConfig
+from bot.postmortem.report_config import ReportConfig
+from bot.runbooks.config import RunbooksConfig
 
-
-def parse_duration(value: Any) -> timedelta:
-    """Accept `5m`, `1h`, `24h`, `7d` (what people write in YAML) as well as seconds."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"{value!r} is not a duration such as 30s, 5m, 1h, 7d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-
-
-def format_duration(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size} {unit}"
-    if seconds >= 60:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
+__all__ = ["ConfigError", "Duration", "Strict", "format_duration", "parse_duration"]
 
 
 class Settings(BaseSettings):
@@ -72,6 +50,8 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None
     config: Path = Path("./incidentbot.yml")
     webhook_token: SecretStr | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
+    """Signing secret of the PagerDuty v3 webhook subscription that reports acknowledgements back."""
     host: str = "0.0.0.0"
     port: int = 3000
     auto_migrate: bool = False
@@ -88,28 +68,27 @@ class Settings(BaseSettings):
         return missing
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Severity(_Strict):
+class Severity(Strict):
     id: str
     name: str
     description: str
     response_target: Duration
+    """Time to acknowledge a page; met or missed is recorded on the timeline."""
+    update_every: Duration | None = None
+    """Nag the Incident Commander when no status update was posted for this long (None: never)."""
 
     @property
     def label(self) -> str:
         return f"{self.id} · {self.name}"
 
 
-class Role(_Strict):
+class Role(Strict):
     id: str
     name: str
     description: str = ""
 
 
-class Service(_Strict):
+class Service(Strict):
     id: str
     name: str
     description: str = ""
@@ -117,7 +96,7 @@ class Service(_Strict):
     """Slack user ids invited to the channel when this service is affected."""
 
 
-class Channels(_Strict):
+class Channels(Strict):
     announcements: str | None = None
     """Channel id where each incident gets one announcement message, edited in place."""
     management: str | None = None
@@ -143,12 +122,14 @@ DEFAULT_SEVERITIES = [
         name="Critical",
         description="Complete outage or data loss; all customers affected.",
         response_target=timedelta(minutes=5),
+        update_every=timedelta(minutes=30),
     ),
     Severity(
         id="SEV2",
         name="Major",
         description="Major feature unavailable or severe degradation for many customers.",
         response_target=timedelta(minutes=15),
+        update_every=timedelta(minutes=60),
     ),
     Severity(
         id="SEV3",
@@ -174,7 +155,7 @@ DEFAULT_ROLES = [
 COMMANDER_ROLE = "incident_commander"
 
 
-class AppConfig(_Strict):
+class AppConfig(Strict):
     """The YAML file (`INCIDENTBOT_CONFIG`)."""
 
     timezone: str = "UTC"
@@ -192,15 +173,19 @@ class AppConfig(_Strict):
     """Directory whose templates override the bundled ones, file by file."""
     update_interval_minutes: int = Field(30, ge=1, le=24 * 60)
     """Default for "next update in N minutes" in the status-update modal."""
+    slos: list[Path] = []
+    """SLO spec files or directories (Sloth `prometheus/v1`, OpenSLO v1), relative to this file."""
+    oncall: OnCallConfig = OnCallConfig()
+    paging: PagingConfig = PagingConfig()
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    runbooks: RunbooksConfig = RunbooksConfig()
+    postmortems: PostmortemsConfig = PostmortemsConfig()
+    report: ReportConfig = ReportConfig()
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from exc
-        return value
+        return known_zone(value)
 
     @field_validator("statuses")
     @classmethod
@@ -225,6 +210,18 @@ class AppConfig(_Strict):
                 raise ValueError(f"{field}: duplicate id {', '.join(dupes)}")
         if COMMANDER_ROLE not in {r.id for r in self.roles}:
             raise ValueError(f"roles: the {COMMANDER_ROLE!r} role is required")
+        severities = [s.id for s in self.severities]
+        problems = self.alertmanager.check_references(severities, self.statuses)
+        problems += self.report.problems(severities)
+        for severity, steps in self.oncall.escalation.items():
+            if severity not in severities:
+                problems.append(f"oncall.escalation: unknown severity {severity!r} ({', '.join(severities)})")
+            for number, step in enumerate(steps, start=1):
+                role = step.notify.role if step.notify else None
+                if role and self.role(role) is None:
+                    problems.append(f"oncall.escalation.{severity} step {number}: unknown role {role!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -256,8 +253,9 @@ class AppConfig(_Strict):
         return next((s for s in self.services if s.id == service_id), None)
 
 
-class ConfigError(Exception):
-    """A config problem worded for the person who wrote the file."""
+def config_relative(config_path: Path, path: Path) -> Path:
+    """Paths in the config file are relative to the file, wherever the bot is started from."""
+    return path if path.is_absolute() else config_path.parent / path
 
 
 def load_config(path: Path) -> AppConfig:

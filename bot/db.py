@@ -1,88 +1,173 @@
-"""Engine, sessions, schema migrations (Alembic, run from code) and the delivery-dedupe claim."""
+"""Engine, sessions, schema migrations and the delivery-dedupe claim.
+
+Alembic is configured here in code (no alembic.ini) so `incidentbot db upgrade` works the same from a
+checkout, an installed wheel or the Docker image. Connection tuning lives here too so the server, the CLI
+and the tests open the database the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from alembic.util import CommandError
+from sqlalchemy import CursorResult, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.models import DeliveryRow
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""Found next to this module, so it is the same folder in a checkout and in site-packages."""
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""The server's coroutines and a CLI run write to one SQLite file; wait for the lock instead of failing."""
+
+MIGRATION_LOCK = 0x1C1DE47B07
+"""Postgres advisory-lock key: replicas started together with AUTO_MIGRATE migrate one after the other."""
+
+PING_TIMEOUT_S = 3.0
+"""Well below a load balancer's health-check timeout, so /healthz reports instead of hanging."""
+
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "postgresql+pg8000": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+pysqlite": "sqlite+aiosqlite",
+}
+_DELIVERY_KEY_LIMIT = 200  # deliveries.key is String(200)
+_ALEMBIC_LOCK = threading.Lock()
 
 
 class SchemaNotMigrated(Exception):
-    pass
+    """The database is not at the schema this code needs; the message says which command fixes it."""
 
 
 def async_url(url: str) -> str:
-    """Accept the URLs people paste (`postgres://`, `postgresql://`, `sqlite://`) and pick the async driver."""
-    for plain, driver in (
-        ("postgres://", "postgresql+asyncpg://"),
-        ("postgresql://", "postgresql+asyncpg://"),
-        ("sqlite://", "sqlite+aiosqlite://"),
-    ):
-        if url.startswith(plain):
-            return driver + url[len(plain) :]
+    """Rewrite the URLs people paste (`postgres://`, `postgresql://`, `sqlite://`) to the async drivers.
+
+    libpq's `sslmode=` (Heroku, RDS and most dashboards add it) becomes asyncpg's `ssl=`, which asyncpg
+    would otherwise reject as an unknown argument.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    driver = _ASYNC_DRIVERS.get(scheme.lower(), scheme)
+    url = f"{driver}{sep}{rest}"
+    if driver == "postgresql+asyncpg" and "sslmode=" in rest:
+        parsed = make_url(url)
+        query = dict(parsed.query)
+        sslmode = query.pop("sslmode")
+        query.setdefault("ssl", sslmode)
+        url = parsed.set(query=query).render_as_string(hide_password=False)
     return url
 
 
-def masked(url: str) -> str:
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+def masked(url: str | URL) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
 
 
 def make_engine(url: str) -> AsyncEngine:
-    url = async_url(url)
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=20, max_overflow=10)
+    parsed = make_url(async_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_async_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    in_memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+    if in_memory:
+        # SQLAlchemy picks a single-connection pool for :memory:, which takes no size arguments.
+        engine = create_async_engine(url)
+    else:
+        Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_size=20, max_overflow=10)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # busy_timeout first: switching to WAL needs a lock that another process may hold.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:
+            # Readers (the timeline, /healthz) no longer block the writer and vice versa.
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
+        cursor.close()
 
-        return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """expire_on_commit=False: rows are read after commit, and lazy reloads are not possible with asyncio."""
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def _alembic_config(url: str) -> Config:
+def _alembic_config(url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", async_url(url).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    if url is not None:
+        # ConfigParser interpolation: a %-encoded password must survive it.
+        config.set_main_option("sqlalchemy.url", async_url(url).replace("%", "%%"))
     return config
 
 
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_alembic_config())
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
-    assert head is not None
+    head = _scripts().get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations found in {MIGRATIONS}")
     return head
 
 
+def _known_revision(revision: str) -> bool:
+    try:
+        return _scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _run_alembic(action: Callable[..., None], url: str, revision: str) -> None:
+    # Alembic's `context` and `op` are process-wide proxies: two commands running at once in one process
+    # would drive each other's connections. Other processes are kept out by env.py's advisory lock.
+    with _ALEMBIC_LOCK:
+        action(_alembic_config(url), revision)
+
+
 async def upgrade(url: str, revision: str = "head") -> None:
-    """Alembic's env.py starts its own event loop, so it runs in a worker thread."""
-    await asyncio.to_thread(command.upgrade, _alembic_config(url), revision)
+    """Runs in a worker thread because env.py drives the async engine with its own event loop."""
+    await asyncio.to_thread(_run_alembic, command.upgrade, url, revision)
 
 
 async def downgrade(url: str, revision: str) -> None:
-    await asyncio.to_thread(command.downgrade, _alembic_config(url), revision)
+    await asyncio.to_thread(_run_alembic, command.downgrade, url, revision)
 
 
 def _current(connection: Connection) -> str | None:
@@ -95,32 +180,74 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def check_schema(engine: AsyncEngine) -> None:
+    """Refuse to start on a schema this code was not written for, rather than fail at the first query."""
     current, head = await current_revision(engine), head_revision()
-    if current != head:
-        state = "has no incidentbot schema" if current is None else f"is at schema revision {current}"
+    if current == head:
+        return
+    where = f"The database at {masked(engine.url)}"
+    fix = "Run `incidentbot db upgrade`, or set INCIDENTBOT_AUTO_MIGRATE=true to migrate at start."
+    if current is None:
         raise SchemaNotMigrated(
-            f"The database at {masked(engine.url.render_as_string(hide_password=False))} {state}; "
-            f"this version needs revision {head}. Run `incidentbot db upgrade` "
-            "(or set INCIDENTBOT_AUTO_MIGRATE=true to migrate at start)."
+            f"{where} has no incidentbot schema (revision none, code needs {head}). {fix}"
         )
+    if _known_revision(current):
+        raise SchemaNotMigrated(f"{where} has an older schema (revision {current}, code needs {head}). {fix}")
+    raise SchemaNotMigrated(
+        f"{where} is at schema revision {current}, which this version of incidentbot does not know "
+        f"(code needs {head}); a newer release probably migrated it. Run that release instead, "
+        "or downgrade the schema with it first."
+    )
 
 
 async def ping(engine: AsyncEngine) -> str | None:
+    """None when the database answers; otherwise a one-line reason for /healthz."""
     try:
-        async with engine.connect() as connection:
-            await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=3)
+        async with asyncio.timeout(PING_TIMEOUT_S), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        return f"no answer within {PING_TIMEOUT_S:g} s"
+    except DBAPIError as exc:
+        return f"{type(exc.orig).__name__}: {exc.orig}"
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
 
 
+def _delivery_key(key: str) -> str:
+    """Long keys are shortened with a digest, never cut, so two different deliveries cannot collide."""
+    if len(key) <= _DELIVERY_KEY_LIMIT:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: _DELIVERY_KEY_LIMIT - len(digest) - 1]}#{digest}"
+
+
 async def claim(session: AsyncSession, key: str) -> bool:
-    """Insert the key unless present; race-safe across processes thanks to ON CONFLICT DO NOTHING."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    """True if this call recorded `key`, False if any process (replica) had already recorded it.
+
+    ON CONFLICT DO NOTHING makes the check and the insert one statement: on Postgres a concurrent claim
+    of the same key waits for the first transaction and then inserts nothing. The claim commits or rolls
+    back with the caller's transaction.
+    """
+    dialect = session.get_bind().dialect.name
+    inserts = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+    if dialect not in inserts:
+        raise NotImplementedError(f"claim() supports PostgreSQL and SQLite, not {dialect}")
     statement = (
-        insert(DeliveryRow)
-        .values(key=key[:200], created_at=datetime.now(UTC))
+        inserts[dialect](DeliveryRow)
+        .values(key=_delivery_key(key), created_at=datetime.now(UTC))
         .on_conflict_do_nothing(index_elements=["key"])
     )
-    result = await session.execute(statement)
-    return bool(result.rowcount)
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount == 1
+
+
+class Store:
+    """Base of the stores: sessions, and `_tx()` for one committed transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session, session.begin():
+            yield session

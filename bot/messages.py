@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import COMMANDER_ROLE, AppConfig, format_duration
@@ -407,3 +407,25 @@ def note_recorded(incident: Incident, author: str, text: str, permalink: str | N
 def error(text: str) -> Message:
     """A rule the user broke (DomainError), shown ephemerally as is."""
     return Message(_fallback(text), [section(f":x: {text}")])
+
+
+ACTION_SNOOZE_REMINDER = "reminder_snooze"
+
+
+def update_reminder(incident: Incident, overdue: timedelta, interval: timedelta) -> Message:
+    """The nag: who should act, how late it is, and the two ways to answer it in one click."""
+    text = (
+        f":alarm_clock: {user_mention(incident.commander)}, no status update on {incident.reference} for "
+        f"*{human_duration(overdue)}*; {escape_mrkdwn(incident.severity)} incidents get one every "
+        f"{human_duration(interval)}."
+    )
+    value = str(incident.id)
+    actions = {
+        "type": "actions",
+        "block_id": "update_reminder",
+        "elements": [
+            button("Post update", ACTION_POST_UPDATE, value, style="primary"),
+            button("Snooze 30 min", ACTION_SNOOZE_REMINDER, value),
+        ],
+    }
+    return Message(_fallback(text), [section(text), actions])

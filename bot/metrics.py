@@ -6,8 +6,12 @@ One registry per running app (not the global one) so several apps in one test pr
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+if TYPE_CHECKING:
+    from bot.gauges import Gauges
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 _RESOLVE_BUCKETS = (300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600)
@@ -43,6 +47,66 @@ class Metrics:
             ["integration", "step"],
             registry=self.registry,
         )
+        self._paging()
+        self._alerts()
+        self._state()
+
+    def _paging(self) -> None:
+        self.time_to_acknowledge = Histogram(
+            "incidentbot_time_to_acknowledge_seconds",
+            "Declared to first acknowledged page",
+            ["severity"],
+            buckets=(60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600),
+            registry=self.registry,
+        )
+        self.pages = Counter(
+            "incidentbot_pages",
+            "Pages sent, by provider and outcome",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
+
+    def acknowledged(self, severity: str, took: timedelta) -> None:
+        self.time_to_acknowledge.labels(severity).observe(took.total_seconds())
+
+    def paged(self, provider: str, outcome: str) -> None:
+        self.pages.labels(provider, outcome).inc()
+
+    def _alerts(self) -> None:
+        self.alert_notifications = Counter(
+            "incidentbot_alert_notifications",
+            "Alertmanager notifications received, by outcome (opened, alerts_added, refired, resolved, "
+            "unchanged, duplicate, no_rule; refused: unauthorized, invalid, too_large, unavailable, error)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.alert_webhook_seconds = Histogram(
+            "incidentbot_alert_webhook_seconds",
+            "Time to answer an Alertmanager notification",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+
+    def alert_notification(self, outcome: str) -> None:
+        self.alert_notifications.labels(outcome).inc()
+
+    def _state(self) -> None:
+        def gauge(name: str, text: str, labels: tuple[str, ...] = ()) -> Gauge:
+            return Gauge(name, text, list(labels), registry=self.registry)
+
+        self.incidents_open = gauge("incidentbot_incidents_open", "Incidents not resolved", ("severity",))
+        self.postmortems_overdue = gauge(
+            "incidentbot_postmortems_overdue", "Resolved incidents whose post-mortem is late to publish"
+        )
+        self.action_items_open = gauge("incidentbot_action_items_open", "Open action items")
+        self.action_items_overdue = gauge("incidentbot_action_items_overdue", "Open action items past due")
+
+    def set_state(self, gauges: Gauges) -> None:
+        for severity, count in gauges.open_by_severity.items():
+            self.incidents_open.labels(severity).set(count)
+        self.postmortems_overdue.set(gauges.postmortems_overdue)
+        self.action_items_open.set(gauges.action_items_open)
+        self.action_items_overdue.set(gauges.action_items_overdue)
 
     def declared(self, severity: str) -> None:
         self.incidents_declared.labels(severity).inc()

@@ -4,26 +4,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import commands
 from bot import db
-from bot.config import AppConfig, Settings
-from bot.integrations.slack import SlackFailure, SlackGateway, make_client
+from bot.config import AppConfig, Settings, config_relative
+from bot.gauges import current_gauges
+from bot.integrations.pagers import build_providers
+from bot.integrations.slack import SlackGateway, make_client, slack_error_of
 from bot.metrics import Metrics
+from bot.oncall.store import PagingStore
+from bot.postmortem.store import ActionItemStore, PostmortemStore
+from bot.provider_webhooks import add_provider_routes
+from bot.runbooks.model import configured_runbooks
+from bot.runbooks.store import RunbookStore
+from bot.services.actions import ActionItems
+from bot.services.alerts import AlertService
 from bot.services.incidents import IncidentService, utcnow
+from bot.services.paging import Paging
+from bot.services.postmortems import Postmortems
+from bot.services.reminders import UpdateReminders
+from bot.services.runbooks import RunbookService
+from bot.services.slo import SLOService, SLOSnapshots
+from bot.slo.prometheus import PrometheusClient
+from bot.slo.specs import configured_slos
 from bot.store import IncidentStore
 from bot.templating import Templates
+from bot.timers import Scheduler, TimerStore
+from bot.webhooks import add_webhook_routes
 from commands.deps import Deps
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 _SLACK_CHECK_TTL = 30.0
@@ -38,10 +61,32 @@ class Runtime:
     metrics: Metrics
     incidents: IncidentService
     bolt: AsyncApp
+    slo: SLOService
+    prometheus: PrometheusClient | None
+    scheduler: Scheduler
+    reminders: UpdateReminders
+    paging: Paging
+    alerts: AlertService
+    actions: ActionItems
+    postmortems: Postmortems
+    socket: AsyncSocketModeHandler | None = None
+    """The Socket Mode connection, when SLACK_APP_TOKEN is set and `serve` runs."""
     _slack_check: tuple[float, str | None] = field(default=(0.0, None))
 
+    def start(self) -> None:
+        """Background work: the durable-timer worker (escalations, reminders, queued jobs)."""
+        self.scheduler.start()
+
     async def close(self) -> None:
+        await self.scheduler.stop()
+        for provider in self.paging.providers:
+            await provider.close()
+        if self.prometheus is not None:
+            self.prometheus.close()
         await self.engine.dispose()
+
+    async def _socket_connected(self) -> bool:
+        return self.socket is not None and await self.socket.client.is_connected()
 
     async def health(self) -> dict[str, Any]:
         """`unhealthy` when the database is gone (nothing can be recorded), `degraded` when Slack is."""
@@ -53,17 +98,20 @@ class Runtime:
         }
         checked_at, slack_error = self._slack_check
         if time.monotonic() - checked_at > _SLACK_CHECK_TTL or slack_error:
-            try:
-                await asyncio.wait_for(self.slack.client.auth_test(), timeout=3)
-                slack_error = None
-            except (SlackFailure, TimeoutError, Exception) as exc:
-                slack_error = f"{type(exc).__name__}: {exc}"
+            slack_error = await self.slack.ping()
             self._slack_check = (time.monotonic(), slack_error)
+        if self.settings.socket_mode and not slack_error and not await self._socket_connected():
+            slack_error = "the Socket Mode connection to Slack is down (reconnecting)"
         checks["slack"] = {"ok": slack_error is None, **({"error": slack_error} if slack_error else {})}
-        checks["prometheus"] = {"ok": True, "configured": bool(self.settings.prometheus_url)}
+        prometheus_error = await self.prometheus.ping() if self.prometheus else None
+        checks["prometheus"] = {
+            "ok": prometheus_error is None,
+            "configured": self.prometheus is not None,
+            **({"error": prometheus_error} if prometheus_error else {}),
+        }
         if database_error:
             status = "unhealthy"
-        elif slack_error:
+        elif slack_error or prometheus_error:
             status = "degraded"
         else:
             status = "healthy"
@@ -79,19 +127,90 @@ async def build_runtime(
     metrics = Metrics()
     slack = SlackGateway(client)
     templates = Templates(config)
-    incidents = IncidentService(
-        config, IncidentStore(db.make_sessionmaker(engine)), slack, templates, metrics, now
+    sessions = db.make_sessionmaker(engine)
+    store = IncidentStore(sessions)
+    scheduler = Scheduler(TimerStore(sessions), now)
+    prometheus = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
+    slo = SLOService(configured_slos(config, settings.config), prometheus, store, now)
+    reminders = UpdateReminders(config, store, scheduler, slack, now)
+    providers = build_providers(config.paging, os.environ)
+    paging = Paging(config, store, PagingStore(sessions), scheduler, slack, providers, metrics, now)
+    hooks = [paging, reminders, SLOSnapshots(slo, slack)]
+    incidents = IncidentService(config, store, slack, templates, metrics, now, hooks)
+    runbooks = RunbookService(
+        config,
+        configured_runbooks(config.runbooks, settings.config),
+        RunbookStore(sessions),
+        incidents,
+        slack,
+        prometheus,
+        now,
+    )
+    actions = ActionItems(config, ActionItemStore(sessions), store, scheduler, slack, now)
+    postmortems = Postmortems(
+        config,
+        PostmortemStore(sessions),
+        ActionItemStore(sessions),
+        store,
+        scheduler,
+        slack,
+        templates,
+        config_relative(settings.config, config.postmortems.directory),
+        now,
+    )
+    incidents.hooks.append(postmortems)
+    alerts = AlertService(
+        config, incidents, scheduler, sessions, slack, metrics, now, commander=paging.first_responder
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    bolt_logger = logging.getLogger("incidentbot.bolt")
+    bolt_logger.addFilter(_ignore_token_warning)
     bolt = AsyncApp(
         client=client,
         signing_secret=secret,
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
-        logger=logging.getLogger("incidentbot.bolt"),
+        logger=bolt_logger,
     )
-    commands.register_all(bolt, Deps(config=config, incidents=incidents, slack=slack, metrics=metrics))
-    return Runtime(settings, config, engine, slack, metrics, incidents, bolt)
+    deps = Deps(
+        config=config,
+        incidents=incidents,
+        slack=slack,
+        metrics=metrics,
+        slo=slo,
+        reminders=reminders,
+        paging=paging,
+        runbooks=runbooks,
+        actions=actions,
+        postmortems=postmortems,
+    )
+    commands.register_all(bolt, deps)
+    return Runtime(
+        settings=settings,
+        config=config,
+        engine=engine,
+        slack=slack,
+        metrics=metrics,
+        incidents=incidents,
+        bolt=bolt,
+        slo=slo,
+        prometheus=prometheus,
+        scheduler=scheduler,
+        reminders=reminders,
+        paging=paging,
+        alerts=alerts,
+        actions=actions,
+        postmortems=postmortems,
+    )
+
+
+def _ignore_token_warning(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client (with its retry handlers) wins."""
+    return "will be unused" not in record.getMessage()
+
+
+SOCKET_KINDS = {"events_api": "event", "interactive": "interactive", "slash_commands": "command"}
+"""Socket Mode envelope types, named as `_request_kind` names the same requests over HTTP."""
 
 
 def _request_kind(body: str) -> str:
@@ -114,6 +233,11 @@ def make_web_app(runtime: Runtime) -> web.Application:
         return web.json_response(report, status=503 if report["status"] == "unhealthy" else 200)
 
     async def metrics(request: web.Request) -> web.Response:
+        try:
+            sessions = runtime.incidents.store.sessions
+            runtime.metrics.set_state(await current_gauges(sessions, runtime.config, utcnow()))
+        except Exception:  # the database is away: serve the counters anyway, /healthz says why
+            log.warning("/metrics: could not count incidents and follow-ups", exc_info=True)
         return web.Response(
             body=runtime.metrics.exposition(), headers={"Content-Type": runtime.metrics.content_type}
         )
@@ -123,25 +247,75 @@ def make_web_app(runtime: Runtime) -> web.Application:
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    token = runtime.settings.webhook_token
+    add_webhook_routes(app, runtime.alerts, token.get_secret_value() if token else None, runtime.metrics)
+    pagerduty_secret = runtime.settings.pagerduty_webhook_secret
+    add_provider_routes(
+        app,
+        runtime.paging,
+        pagerduty_secret.get_secret_value() if pagerduty_secret else None,
+        token.get_secret_value() if token else None,
+    )
     return app
 
 
+class SocketModeRefused(Exception):
+    """Slack will not open a socket for this app token; the SDK would retry every 10 s, forever, in vain."""
+
+
+async def _socket_url(runtime: Runtime, app_token: str) -> str:
+    """A fresh wss:// URL, asked for here so a refusal stops the start instead of looping in the SDK."""
+    try:
+        response = await runtime.slack.client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        error = slack_error_of(exc)
+        raise SocketModeRefused(
+            f"Slack refused SLACK_APP_TOKEN for Socket Mode (apps.connections.open: {error}). "
+            "It must be an app-level token (xapp-…) with the connections:write scope, "
+            "from the app's Basic Information page — not the bot token (xoxb-…)."
+        ) from None
+    return str(response["url"])
+
+
+async def _connect_socket_mode(runtime: Runtime) -> AsyncSocketModeHandler:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    class MeteredHandler(AsyncSocketModeHandler):
+        """Counted and timed like requests to /slack/events, so /metrics tells the same in both modes."""
+
+        async def handle(self, client: Any, req: Any) -> None:
+            started = time.perf_counter()
+            runtime.metrics.slack_requests.labels(SOCKET_KINDS.get(req.type, req.type)).inc()
+            try:
+                await super().handle(client, req)
+            finally:
+                runtime.metrics.ack_seconds.observe(time.perf_counter() - started)
+
+    app_token = runtime.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+    # On reconnects the handler asks for new URLs through Bolt's client: the bot's own, at slack_api_url.
+    handler = MeteredHandler(runtime.bolt, app_token)
+    try:
+        handler.client.wss_uri = await _socket_url(runtime, app_token)
+        await handler.connect_async()
+    except BaseException:
+        await handler.close_async()
+        raise
+    return handler
+
+
 async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Serve until `stop` is set (signal handler or test)."""
+    """Serve until `stop` is set (signal handler or test); whatever fails on the way out is cleaned up."""
     runner = web.AppRunner(make_web_app(runtime), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, runtime.settings.host, runtime.settings.port)
-    await site.start()
-    socket_handler = None
-    if runtime.settings.socket_mode:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        app_token = runtime.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
-        socket_handler = AsyncSocketModeHandler(runtime.bolt, app_token)
-        await socket_handler.connect_async()
-        log.info("connected to Slack in Socket Mode")
-    log.info("incidentbot listening on http://%s:%s", runtime.settings.host, runtime.settings.port)
+    socket_handler: AsyncSocketModeHandler | None = None
+    runtime.start()
     try:
+        site = web.TCPSite(runner, runtime.settings.host, runtime.settings.port)
+        await site.start()
+        if runtime.settings.socket_mode:
+            socket_handler = runtime.socket = await _connect_socket_mode(runtime)
+            log.info("connected to Slack in Socket Mode")
+        log.info("incidentbot listening on http://%s:%s", runtime.settings.host, runtime.settings.port)
         await stop.wait()
     finally:
         if socket_handler is not None:

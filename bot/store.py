@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import db
-from bot.domain import DeclareRequest, EventKind, Incident, TimelineEvent
+from bot.domain import DeclareRequest, DomainError, EventKind, Incident, TimelineEvent
 from bot.models import IncidentRow, RoleAssignmentRow, TimelineEventRow
 
 _INCIDENT_FIELDS = {f.name for f in fields(Incident)} - {"roles"}
+_IDS_PER_QUERY = 1000
+"""Bound parameters per IN list: well under SQLite's and asyncpg's limits (32766 / 32767)."""
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,7 @@ class NewEvent:
     data: dict[str, Any] | None = None
 
 
-class IncidentStore:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self.sessions = sessions
-
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session, session.begin():
-            yield session
-
+class IncidentStore(db.Store):
     async def create(
         self, request: DeclareRequest, key: str, status: str, commander_role: str, now: datetime
     ) -> tuple[Incident, bool]:
@@ -101,6 +94,13 @@ class IncidentStore:
         async with self.sessions() as session:
             return await _load(session, await session.get(IncidentRow, incident_id))
 
+    async def require(self, incident_id: int) -> Incident:
+        """The incident, or a DomainError the user sees: the id came from a button, command or timer."""
+        incident = await self.get(incident_id)
+        if incident is None:
+            raise DomainError(f"Incident {incident_id} does not exist.")
+        return incident
+
     async def by_channel(self, channel_id: str) -> Incident | None:
         async with self.sessions() as session:
             row = await session.scalar(select(IncidentRow).where(IncidentRow.channel_id == channel_id))
@@ -108,10 +108,13 @@ class IncidentStore:
 
     async def list_open(self, final_status: str) -> list[Incident]:
         async with self.sessions() as session:
-            rows = await session.scalars(
-                select(IncidentRow).where(IncidentRow.status != final_status).order_by(IncidentRow.id)
-            )
-            return [i for row in rows.all() if (i := await _load(session, row)) is not None]
+            rows = (
+                await session.scalars(
+                    select(IncidentRow).where(IncidentRow.status != final_status).order_by(IncidentRow.id)
+                )
+            ).all()
+            roles = await _roles(session, [row.id for row in rows])
+            return [_incident(row, roles.get(row.id, {})) for row in rows]
 
     async def change(
         self, incident_id: int, now: datetime, event: NewEvent | None = None, **values: Any
@@ -187,6 +190,39 @@ class IncidentStore:
             )
             return [_event(r) for r in rows.all()]
 
+    async def declared_between(self, start: datetime, end: datetime) -> list[Incident]:
+        """Incidents declared in [start, end), oldest first; two queries however many there are."""
+        window = (IncidentRow.created_at >= start, IncidentRow.created_at < end)
+        async with self.sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(IncidentRow).where(*window).order_by(IncidentRow.created_at, IncidentRow.id)
+                )
+            ).all()
+            holders: dict[int, dict[str, str]] = {}
+            assignments = await session.scalars(select(RoleAssignmentRow).join(IncidentRow).where(*window))
+            for assignment in assignments.all():
+                holders.setdefault(assignment.incident_id, {})[assignment.role] = assignment.user_id
+            return [_incident(row, holders.get(row.id, {})) for row in rows]
+
+    async def timelines(self, incident_ids: Sequence[int]) -> dict[int, list[TimelineEvent]]:
+        """The timelines of many incidents in one query (one per `_IDS_PER_QUERY` ids), each in time order.
+
+        Every id asked for is a key of the answer, with an empty list when it has no events.
+        """
+        wanted = sorted(set(incident_ids))
+        found: dict[int, list[TimelineEvent]] = {incident_id: [] for incident_id in wanted}
+        async with self.sessions() as session:
+            for chunk in range(0, len(wanted), _IDS_PER_QUERY):
+                rows = await session.scalars(
+                    select(TimelineEventRow)
+                    .where(TimelineEventRow.incident_id.in_(wanted[chunk : chunk + _IDS_PER_QUERY]))
+                    .order_by(TimelineEventRow.occurred_at, TimelineEventRow.id)
+                )
+                for row in rows.all():
+                    found[row.incident_id].append(_event(row))
+        return found
+
     async def claim(self, key: str) -> bool:
         """True the first time `key` is seen by any replica; False for Slack's retries of it."""
         async with self._tx() as session:
@@ -216,11 +252,24 @@ def _event(row: TimelineEventRow) -> TimelineEvent:
     )
 
 
+async def _roles(session: AsyncSession, incident_ids: list[int]) -> dict[int, dict[str, str]]:
+    """Role holders of many incidents in one query, so a list costs two queries however long it is."""
+    if not incident_ids:
+        return {}
+    rows = await session.scalars(
+        select(RoleAssignmentRow).where(RoleAssignmentRow.incident_id.in_(incident_ids))
+    )
+    holders: dict[int, dict[str, str]] = {}
+    for row in rows.all():
+        holders.setdefault(row.incident_id, {})[row.role] = row.user_id
+    return holders
+
+
+def _incident(row: IncidentRow, roles: dict[str, str]) -> Incident:
+    return Incident(**{name: getattr(row, name) for name in _INCIDENT_FIELDS}, roles=roles)
+
+
 async def _load(session: AsyncSession, row: IncidentRow | None) -> Incident | None:
     if row is None:
         return None
-    roles = await session.scalars(select(RoleAssignmentRow).where(RoleAssignmentRow.incident_id == row.id))
-    return Incident(
-        **{name: getattr(row, name) for name in _INCIDENT_FIELDS},
-        roles={r.role: r.user_id for r in roles.all()},
-    )
+    return _incident(row, (await _roles(session, [row.id])).get(row.id, {}))

@@ -15,6 +15,7 @@ import jinja2
 import bot
 from bot.config import AppConfig, Severity
 from bot.domain import AUDIENCES, Incident, UpdateDraft
+from bot.postmortem.markdown import md_block, md_cell, md_inline, md_quote
 
 DEFAULT_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 TEMPLATE_SUFFIX = ".j2"
@@ -110,6 +111,10 @@ class Templates:
             user=user_mention,
             status_label=status_label,
             severity_label=lambda sev: severity_label(sev, config),
+            md=md_inline,  # Markdown (the post-mortem): user text in a line, a cell, a paragraph, a quote
+            md_cell=md_cell,
+            md_block=md_block,
+            md_quote=md_quote,
         )
         self.env.globals["config"] = config
 
@@ -187,4 +192,7 @@ def sample_contexts(config: AppConfig) -> dict[str, dict[str, Any]]:
         "time_to_resolve": timedelta(minutes=65),
     }
     contexts["announcement.md.j2"] = {key: base[key] for key in ("incident", "config", "now", "severity")}
+    from bot.postmortem.compile import TEMPLATE, postmortem_context, sample_facts  # it renders through us
+
+    contexts[TEMPLATE] = postmortem_context(sample_facts(config))
     return contexts

@@ -4,10 +4,40 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from commands import changes, declare, incident_command, listing, notes, resolve, update
+from commands import (
+    actions,
+    changes,
+    declare,
+    incident_command,
+    listing,
+    notes,
+    oncall,
+    paging,
+    postmortem,
+    reminders,
+    resolve,
+    runbooks,
+    slo,
+    update,
+)
 from commands.deps import Deps
 
-_MODULES = (incident_command, declare, update, changes, notes, resolve, listing)
+_MODULES = (
+    incident_command,
+    declare,
+    update,
+    changes,
+    notes,
+    resolve,
+    slo,
+    runbooks,
+    actions,
+    postmortem,
+    paging,
+    oncall,
+    reminders,
+    listing,
+)
 
 
 def register_all(app: AsyncApp, deps: Deps) -> None:

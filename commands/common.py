@@ -13,13 +13,10 @@ from bot.messages import Message
 from commands.deps import Deps
 
 
-async def tell(
-    deps: Deps, user: str, channel: str | None, text: str, response_url: str | None = None
+async def send_to_user(
+    deps: Deps, user: str, channel: str | None, message: Message, response_url: str | None = None
 ) -> None:
-    """An ephemeral note to one user: through the response_url when we have one, else chat.postEphemeral."""
-    message = Message(
-        text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
-    )
+    """An ephemeral reply to one user: through the response_url when we have one, else chat.postEphemeral."""
     try:
         if response_url:
             await AsyncWebhookClient(response_url).send(
@@ -28,7 +25,14 @@ async def tell(
         elif channel:
             await deps.slack.ephemeral(channel, user, message)
     except (SlackFailure, OSError) as exc:
-        deps.log.error("could not tell %s in %s: %s (%s)", user, channel, text, exc)
+        deps.log.error("could not reply to %s in %s: %s (%s)", user, channel, message.text, exc)
+
+
+async def tell(
+    deps: Deps, user: str, channel: str | None, text: str, response_url: str | None = None
+) -> None:
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    await send_to_user(deps, user, channel, Message(text=text, blocks=[block]), response_url)
 
 
 async def run_after_ack(
@@ -74,3 +78,14 @@ async def show_view(deps: Deps, view_id: str, view: dict[str, Any]) -> None:
         await deps.slack.update_view(view_id, view)
     except SlackFailure as exc:
         deps.log.info("could not update view %s: %s", view_id, exc)
+
+
+async def show_message(deps: Deps, channel: str, ts: str | None, message: Message) -> None:
+    """Replace the message a button was on (its buttons are spent), or post anew when it is gone."""
+    try:
+        if ts:
+            await deps.slack.update(channel, ts, message)
+        else:
+            await deps.slack.post(channel, message)
+    except SlackFailure as exc:
+        deps.log.warning("could not show %r in %s: %s", message.text, channel, exc)

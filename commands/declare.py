@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.domain import TITLE_MAX, DeclareRequest, DomainError
 from bot.messages import channel_created_link
+from bot.services.incidents import Outcome
 from commands import modals
 from commands.common import ack_errors, show_view, tell
 from commands.deps import Deps
@@ -77,8 +78,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 "Declaring…", f":hourglass_flowing_sand: Creating the incident channel for *{request.title}*…"
             ),
         )
+
+        async def show_result(outcome: Outcome) -> None:
+            text = channel_created_link(outcome.incident)
+            if outcome.problems:
+                text += "\n\n:warning: " + "\n:warning: ".join(outcome.problems)
+            await show_view(deps, view["id"], modals.progress_view("Incident declared", text))
+            if meta.get("response_url"):
+                await tell(deps, user, None, text, meta["response_url"])
+
         try:
-            outcome = await deps.incidents.declare(request, key=f"declare:{view['id']}")
+            await deps.incidents.declare(request, key=f"declare:{view['id']}", on_ready=show_result)
         except Exception:
             deps.log.exception("declare failed for %s", request.title)
             await show_view(
@@ -91,11 +101,3 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 ),
             )
             return
-        if not outcome.created:
-            return
-        text = channel_created_link(outcome.incident)
-        if outcome.problems:
-            text += "\n\n:warning: " + "\n:warning: ".join(outcome.problems)
-        await show_view(deps, view["id"], modals.progress_view("Incident declared", text))
-        if meta.get("response_url"):
-            await tell(deps, user, None, text, meta["response_url"])

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from bot.config import AppConfig
 from bot.integrations.slack import SlackGateway
 from bot.metrics import Metrics
+from bot.services.actions import ActionItems
 from bot.services.incidents import IncidentService
+from bot.services.paging import Paging
+from bot.services.postmortems import Postmortems
+from bot.services.reminders import UpdateReminders
+from bot.services.runbooks import RunbookService
+from bot.services.slo import SLOService
 
 
 @dataclass(frozen=True)
@@ -17,4 +23,10 @@ class Deps:
     incidents: IncidentService
     slack: SlackGateway
     metrics: Metrics
+    slo: SLOService
+    reminders: UpdateReminders
+    paging: Paging
+    runbooks: RunbookService
+    actions: ActionItems
+    postmortems: Postmortems
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -33,3 +33,10 @@ class Form:
 
     def user(self, block_id: str) -> str | None:
         return self._element(block_id).get("selected_user")
+
+    def date(self, block_id: str) -> str | None:
+        return self._element(block_id).get("selected_date")
+
+    def date_time(self, block_id: str) -> int | None:
+        value = self._element(block_id).get("selected_date_time")
+        return int(value) if value is not None else None

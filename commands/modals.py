@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from bot.config import AppConfig, format_duration
 from bot.domain import AUDIENCES, TITLE_MAX, Incident
 from bot.messages import truncate
+
+if TYPE_CHECKING:
+    from bot.runbooks.model import Step
 
 DECLARE = "declare_incident"
 UPDATE = "post_update"
@@ -15,6 +19,7 @@ STATUS = "change_status"
 SEVERITY = "change_severity"
 ASSIGN = "assign_role"
 RESOLVE = "resolve_incident"
+RUNBOOK_PARAMS = "runbook_params"
 
 AUDIENCE_LABELS = {
     "channel": "Incident channel (internal update)",
@@ -260,3 +265,82 @@ def resolve_view(incident: Incident, summary: str = "") -> dict[str, Any]:
     return _modal(
         RESOLVE, f"Resolve {incident.reference}", blocks, {"incident_id": incident.id}, submit="Resolve"
     )
+
+
+def runbook_params_view(step: Step, run_id: int) -> dict[str, Any]:
+    """The parameters of a command step: the only part of a command a person types."""
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": truncate(f"*{step.title}*\n`{' '.join(step.command)}`", 3000)},
+        }
+    ]
+    if step.dangerous:
+        warning = ":warning: Dangerous: it runs once an Incident Commander or Operations Lead approves it."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": warning}]})
+    for name, param in step.params.items():
+        if param.type == "enum":
+            element = _select([_option(choice, choice) for choice in param.choices], param.default)
+        else:
+            element = _text_input(param.default, max_length=param.max_length)
+        hint = param.description or (f"Must match {param.pattern}" if param.pattern else None)
+        blocks.append(_input(name, name, element, hint=hint))
+    return _modal(RUNBOOK_PARAMS, "Run step", blocks, {"run_id": run_id, "step_id": step.id}, submit="Run")
+
+
+ACTION_ITEM = "action_item"
+
+
+def action_item_view(incident: Incident) -> dict[str, Any]:
+    blocks = [
+        _input("text", "What needs doing", _text_input(multiline=True, max_length=500)),
+        _input("owner", "Owner", {"type": "users_select", "action_id": "value"}, optional=True),
+        _input("due", "Due", {"type": "datepicker", "action_id": "value"}, optional=True),
+    ]
+    return _modal(
+        ACTION_ITEM, f"Follow-up {incident.reference}", blocks, {"incident_id": incident.id}, submit="Add"
+    )
+
+
+POSTMORTEM = "postmortem_narrative"
+POSTMORTEM_TEXTS = (
+    ("summary", "Executive summary", "What happened and what it meant, in a few sentences"),
+    ("impact_users", "Impact on users", "Who was affected, how many, for how long"),
+    ("impact_business", "Impact on the business", "Revenue, SLAs, reputation"),
+    ("impact_technical", "Technical impact", "Systems and data affected"),
+    ("root_cause", "Root cause", "The underlying cause, blamelessly"),
+    ("contributing_factors", "Contributing factors", "What made it worse or harder to see"),
+    ("lessons_went_well", "What went well", None),
+    ("lessons_went_wrong", "What went wrong", None),
+    ("lessons_lucky", "Where we got lucky", None),
+    ("prevention", "Prevention", "What stops it from happening again"),
+)
+WHYS = 5
+
+
+def postmortem_view(incident: Incident, narrative: dict[str, Any]) -> dict[str, Any]:
+    """What only people know; the rest of the post-mortem comes from the timeline."""
+
+    def texts(part: tuple[tuple[str, str, str | None], ...]) -> list[dict[str, Any]]:
+        return [
+            _input(key, label, _text_input(narrative.get(key), True, placeholder=placeholder), True)
+            for key, label, placeholder in part
+        ]
+
+    started = narrative.get("impact_started_at")
+    picker: dict[str, Any] = {"type": "datetimepicker", "action_id": "value"}
+    if started:
+        picker["initial_date_time"] = int(datetime.fromisoformat(started).timestamp())
+    whys = list(narrative.get("whys") or [])
+    blocks = [
+        *texts(POSTMORTEM_TEXTS[:4]),
+        _input("impact_started_at", "Impact started at", picker, True, hint="Used for the time to detect."),
+        *texts(POSTMORTEM_TEXTS[4:6]),
+        *(
+            _input(f"why{n + 1}", f"Why #{n + 1}", _text_input(whys[n] if n < len(whys) else None), True)
+            for n in range(WHYS)
+        ),
+        *texts(POSTMORTEM_TEXTS[6:]),
+    ]
+    meta = {"incident_id": incident.id}
+    return _modal(POSTMORTEM, f"Post-mortem {incident.reference}", blocks, meta, submit="Save")

@@ -48,5 +48,27 @@ def subcommand(
     return register
 
 
+HELP_ORDER = (
+    "declare",
+    "update",
+    "status",
+    "severity",
+    "assign",
+    "page",
+    "note",
+    "resolve",
+    "runbook",
+    "action",
+    "actions",
+    "postmortem",
+    "slo",
+    "list",
+    "help",
+)
+
+
 def usage_lines() -> list[tuple[str, str]]:
-    return [(f"/incident {s.usage}".strip(), s.help) for s in SUBCOMMANDS.values()]
+    def rank(sub: Subcommand) -> int:
+        return HELP_ORDER.index(sub.name) if sub.name in HELP_ORDER else len(HELP_ORDER)
+
+    return [(f"/incident {s.usage}".strip(), s.help) for s in sorted(SUBCOMMANDS.values(), key=rank)]

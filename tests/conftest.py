@@ -1,1 +1,8 @@
-pytest_plugins = ["tests.fixtures_db", "tests.fixtures_slack", "tests.fixtures_bot"]
+pytest_plugins = [
+    "tests.fixtures_db",
+    "tests.fixtures_slack",
+    "tests.fixtures_bot",
+    "tests.fixtures_prometheus",
+    "tests.fixtures_alertmanager",
+    "tests.fixtures_browser",
+]

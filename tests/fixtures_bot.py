@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,19 @@ EXAMPLE_CONFIG = ROOT / "examples" / "incidentbot.yml"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ALICE, BOB, CAROL, DAVE = "U0ALICE000", "U0BOB00000", "U0CAROL000", "U0DAVE0000"
 GENERAL, ANNOUNCEMENTS, MANAGEMENT = "C0GENERAL0", "C0INCIDENT", "C0MGMT0000"
+
+
+class Clock:
+    """A clock the test moves by hand, for timers (escalation waits, reminders) without waiting."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
 
 
 @dataclass
@@ -41,8 +56,12 @@ class BotUnderTest:
         return [c.args for c in self.workspace.calls_to("views.open") if c.ok]
 
 
-async def start_bot(settings: Settings, config: AppConfig, workspace: Workspace) -> tuple[BotUnderTest, Any]:
-    runtime = await build_runtime(settings, config)
+async def start_bot(
+    settings: Settings, config: AppConfig, workspace: Workspace, now: Callable[[], datetime] | None = None
+) -> tuple[BotUnderTest, Any]:
+    runtime = await build_runtime(settings, config, **({"now": now} if now else {}))
+    if now is None:
+        runtime.start()  # with a hand-moved clock the test fires timers itself (scheduler.run_due)
     runner = web.AppRunner(make_web_app(runtime))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -53,16 +72,29 @@ async def start_bot(settings: Settings, config: AppConfig, workspace: Workspace)
     return BotUnderTest(url, runtime, driver, workspace), runner
 
 
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, config: AppConfig, workspace: Workspace, now: Callable[[], datetime] | None = None
+) -> AsyncIterator[BotUnderTest]:
+    """A bot with its own settings or config, for tests the `bot` fixture does not fit."""
+    under_test, runner = await start_bot(settings, config, workspace, now)
+    try:
+        yield under_test
+    finally:
+        await under_test.driver.close()
+        await runner.cleanup()
+        await under_test.runtime.close()
+
+
 def bot_settings(database_url: str, standin: RunningStandin, **overrides: Any) -> Settings:
-    return Settings(
-        _env_file=None,
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=standin.api_url,
-        database_url=database_url,
-        config=EXAMPLE_CONFIG,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": standin.api_url,
+        "database_url": database_url,
+        "config": EXAMPLE_CONFIG,
+    }
+    return Settings(_env_file=None, **{**values, **overrides})
 
 
 @pytest.fixture
@@ -71,11 +103,8 @@ def app_config() -> AppConfig:
 
 
 @pytest.fixture
-async def bot(database_url: str, standin: RunningStandin, app_config: AppConfig) -> AsyncIterator[BotUnderTest]:
-    under_test, runner = await start_bot(bot_settings(database_url, standin), app_config, standin.workspace)
-    try:
+async def bot(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> AsyncIterator[BotUnderTest]:
+    async with running_bot(bot_settings(database_url, standin), app_config, standin.workspace) as under_test:
         yield under_test
-    finally:
-        await under_test.driver.close()
-        await runner.cleanup()
-        await under_test.runtime.close()

@@ -22,7 +22,7 @@ SIGNING_SECRET = "standin-signing-secret-0123456789abcdef"
 
 @pytest.fixture
 def workspace() -> Workspace:
-    """A fresh seeded workspace (alice…erin, #general, #incidents, #incident-management)."""
+    """A fresh seeded workspace (alice…erin, #general, #incidents, #incident-management, #alerts)."""
     return Workspace()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain import EventKind, Incident
+from bot.oncall.schedules import on_call
 from bot.standin import View, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, CAROL, DAVE, GENERAL, MANAGEMENT, BotUnderTest
@@ -153,7 +154,14 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
         lambda: "Resolved" in message_text(ws.message(ANNOUNCEMENTS, incident.announcement_ts or ""))
     )
 
-    timeline = await bot.runtime.incidents.store.timeline(incident.id)
+    everything = await bot.runtime.incidents.store.timeline(incident.id)
+    pages = [e for e in everything if e.kind == EventKind.PAGE_SENT]
+    primary = on_call(bot.runtime.config.oncall.schedules[0], incident.created_at)
+    assert primary is not None
+    assert [(p.data["user"], p.data["reason"]) for p in pages] == [
+        (primary.user, "on call for Primary on-call, step 1 of the SEV2 policy")
+    ]
+    timeline = [e for e in everything if e.kind != EventKind.PAGE_SENT]  # paging runs in the background
     assert [e.kind for e in timeline] == [
         EventKind.DECLARED,
         EventKind.CHANNEL_CREATED,

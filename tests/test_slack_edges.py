@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.config import AppConfig
+from bot.config import AppConfig, Settings
 from bot.domain import EventKind
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
-from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, GENERAL, BotUnderTest, bot_settings, start_bot
+from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, GENERAL, BotUnderTest, bot_settings, running_bot
 from tests.test_lifecycle import declare, latest_view, local_day
 
 
@@ -182,11 +183,8 @@ async def bot_with_ghost_responder(
     database_url: str, standin: RunningStandin, app_config: AppConfig
 ) -> AsyncIterator[BotUnderTest]:
     config = app_config.model_copy(update={"responders": [*app_config.responders, "U0GHOST000"]})
-    under_test, runner = await start_bot(bot_settings(database_url, standin), config, standin.workspace)
-    yield under_test
-    await under_test.driver.close()
-    await runner.cleanup()
-    await under_test.runtime.close()
+    async with running_bot(bot_settings(database_url, standin), config, standin.workspace) as under_test:
+        yield under_test
 
 
 async def test_invite_failure_is_shown_in_the_channel_and_the_rest_works(
@@ -313,4 +311,49 @@ async def test_healthz_and_metrics(bot: BotUnderTest) -> None:
         async with session.get(f"{bot.url}/metrics") as response:
             text = await response.text()
     assert 'incidentbot_incidents_declared_total{severity="SEV2"} 1.0' in text
+    assert 'incidentbot_incidents_open{severity="SEV2"} 1.0' in text
+    assert 'incidentbot_incidents_open{severity="SEV1"} 0.0' in text
+    assert "incidentbot_action_items_open 0.0" in text and "incidentbot_postmortems_overdue 0.0" in text
     assert "incidentbot_slack_ack_seconds_bucket" in text
+
+
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A port bound but never listened on: connections are refused, and no other server can take it."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
+
+
+async def _health(settings: Settings, app_config: AppConfig, standin: RunningStandin) -> tuple[int, dict]:  # type: ignore[type-arg]
+    import aiohttp
+
+    async with (
+        running_bot(settings, app_config, standin.workspace) as under_test,
+        aiohttp.ClientSession() as session,
+        session.get(f"{under_test.url}/healthz") as response,
+    ):
+        return response.status, await response.json()
+
+
+async def test_healthz_is_degraded_when_slack_is_unreachable(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, refusing_port: int
+) -> None:
+    settings = bot_settings(database_url, standin, slack_api_url=f"http://127.0.0.1:{refusing_port}/api/")
+    status, report = await _health(settings, app_config, standin)
+    assert status == 200 and report["status"] == "degraded"
+    assert report["checks"]["database"] == {"ok": True}
+    assert report["checks"]["slack"]["ok"] is False
+    assert str(refusing_port) in report["checks"]["slack"]["error"]
+
+
+async def test_healthz_explains_a_slack_url_that_answers_with_something_else(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> None:
+    settings = bot_settings(database_url, standin, slack_api_url=f"{standin.url}not-the-api/")
+    status, report = await _health(settings, app_config, standin)
+    assert status == 200 and report["status"] == "degraded"
+    assert report["checks"]["slack"] == {
+        "ok": False,
+        "error": f"auth.test failed at {standin.url}not-the-api/: HTTP 404, not a Slack API answer",
+    }

@@ -7,6 +7,7 @@ failed and carry on with the rest of the flow.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -71,10 +72,24 @@ class SlackGateway:
             else:
                 response = await self.client.api_call(method, json=kwargs)
         except SlackApiError as exc:
-            raise SlackFailure(method, str(exc.response.get("error", "unknown_error"))) from exc
+            raise SlackFailure(method, slack_error_of(exc)) from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise SlackFailure(method, f"Slack unreachable ({type(exc).__name__}: {exc})") from exc
         return response.data if isinstance(response.data, dict) else {}
+
+    async def ping(self, within_s: float = 3.0) -> str | None:
+        """None when Slack answers auth.test; else why not. No retries: a health check reports, fast."""
+        client = AsyncWebClient(token=self.client.token, base_url=self.client.base_url, timeout=within_s)
+        try:
+            async with asyncio.timeout(within_s):
+                await client.auth_test()
+        except SlackApiError as exc:
+            return f"auth.test failed at {self.client.base_url}: {slack_error_of(exc)}"
+        except TimeoutError:
+            return f"no answer from {self.client.base_url} within {within_s:g} s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return f"Slack unreachable at {self.client.base_url} ({type(exc).__name__}: {exc})"
+        return None
 
     async def bot_user_id(self) -> str:
         if self._bot_user_id is None:
@@ -161,6 +176,54 @@ class SlackGateway:
     async def update_view(self, view_id: str, view: dict[str, Any]) -> None:
         await self._call("views.update", view_id=view_id, view=view)
 
+    async def direct_message(self, user: str, message: Message) -> tuple[str, str]:
+        """Post to a user's DM with the bot; returns (channel, ts) so the message can be edited later."""
+        channel = str((await self._call("conversations.open", users=user))["channel"]["id"])
+        return channel, await self.post(channel, message)
+
+    async def channel_members(self, channel: str) -> set[str]:
+        members: set[str] = set()
+        cursor = None
+        while True:
+            page = {"cursor": cursor} if cursor else {}
+            data = await self._call("conversations.members", channel=channel, limit=1000, **page)
+            members.update(str(member) for member in data.get("members", []))
+            cursor = data.get("response_metadata", {}).get("next_cursor")
+            if not cursor:
+                return members
+
+    async def upload_text(
+        self, channel: str, filename: str, content: str, title: str, thread_ts: str | None = None
+    ) -> None:
+        """A long text (runbook output, a post-mortem) as a file in the channel, under `thread_ts`."""
+        try:
+            await self.client.files_upload_v2(
+                channel=channel, filename=filename, content=content, title=title, thread_ts=thread_ts
+            )
+        except SlackApiError as exc:
+            raise SlackFailure("files.uploadV2", slack_error_of(exc)) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise SlackFailure("files.uploadV2", f"Slack unreachable ({type(exc).__name__}: {exc})") from exc
+
+    async def display_names(self, users: set[str]) -> dict[str, str]:
+        """Slack id -> the name people know them by; anyone Slack cannot tell us about is left out."""
+        names: dict[str, str] = {}
+        for user in sorted(users):
+            try:
+                data = await self._call("users.info", user=user)
+            except SlackFailure:
+                continue
+            member = data.get("user", {})
+            profile = member.get("profile", {})
+            name = profile.get("display_name") or profile.get("real_name") or member.get("name")
+            if name:
+                names[user] = str(name)
+        return names
+
+    async def usergroup_members(self, usergroup: str) -> list[str]:
+        data = await self._call("usergroups.users.list", usergroup=usergroup)
+        return [str(user) for user in data.get("users", [])]
+
     async def find_user(self, name: str) -> str | None:
         """Resolve `@alice` typed without Slack's escaping, by handle, display or real name."""
         wanted = name.lstrip("@").lower()
@@ -181,5 +244,21 @@ class SlackGateway:
                 return None
 
 
-_READ_METHODS = {"auth.test", "chat.getPermalink", "conversations.replies", "users.list"}
+_READ_METHODS = {
+    "auth.test",
+    "chat.getPermalink",
+    "conversations.replies",
+    "users.list",
+    "usergroups.users.list",
+    "conversations.members",
+    "users.info",
+}
 """Methods Slack serves over GET with query arguments; all others take a JSON body."""
+
+
+def slack_error_of(exc: SlackApiError) -> str:
+    """Slack's error code; a proxy or a wrong URL answers with text, which must not crash the caller."""
+    data = exc.response.data
+    if isinstance(data, dict):
+        return str(data.get("error", "unknown_error"))
+    return f"HTTP {exc.response.status_code}, not a Slack API answer"

@@ -26,6 +26,7 @@ from bot.domain import (
 )
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.metrics import Metrics
+from bot.services.hooks import Change, IncidentHooks
 from bot.store import IncidentStore, NewEvent
 from bot.templating import Templates
 
@@ -46,6 +47,9 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
+Progress = Callable[[Outcome], Awaitable[None]]
+
+
 class IncidentService:
     def __init__(
         self,
@@ -55,6 +59,7 @@ class IncidentService:
         templates: Templates,
         metrics: Metrics,
         now: Callable[[], datetime] = utcnow,
+        hooks: list[IncidentHooks] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -62,16 +67,14 @@ class IncidentService:
         self.templates = templates
         self.metrics = metrics
         self.now = now
+        self.hooks = hooks if hooks is not None else []
 
     # -- queries -------------------------------------------------------------------------------------
     async def in_channel(self, channel_id: str) -> Incident | None:
         return await self.store.by_channel(channel_id)
 
     async def get(self, incident_id: int) -> Incident:
-        incident = await self.store.get(incident_id)
-        if incident is None:
-            raise DomainError(f"Incident {incident_id} does not exist.")
-        return incident
+        return await self.store.require(incident_id)
 
     async def list_open(self) -> list[Incident]:
         return await self.store.list_open(self.config.resolved_status)
@@ -92,7 +95,9 @@ class IncidentService:
             raise DomainError(f"The summary is too long ({len(request.summary)} characters, max 3000).")
         return DeclareRequest(**{**request.__dict__, "title": title, "severity": severity.id})
 
-    async def declare(self, request: DeclareRequest, key: str) -> Outcome:
+    async def declare(self, request: DeclareRequest, key: str, on_ready: Progress | None = None) -> Outcome:
+        """Record the incident once per `key`, then set up Slack; `on_ready` runs once the channel and the
+        announcement exist, so the person declaring is not kept waiting for slower extras (Prometheus)."""
         request = self.validate_declare(request)
         incident, created = await self.store.create(
             request, key, self.config.initial_status, COMMANDER_ROLE, self.now()
@@ -122,8 +127,19 @@ class IncidentService:
         await self._step(
             outcome, "announce the incident", "Tell the announcements channel by hand.", self._announce
         )
+        if on_ready is not None:
+            await on_ready(outcome)
+        await self._run_hooks(outcome, "declared")
         await self._report_problems(outcome)
         return outcome
+
+    async def _run_hooks(self, outcome: Outcome, change: Change) -> None:
+        for hook in self.hooks:
+            step = hook.steps.get(change)
+            if step:
+                await self._step(
+                    outcome, step, hook.what_to_do, lambda o, h=hook: getattr(h, change)(o.incident)
+                )
 
     async def _create_channel(self, outcome: Outcome) -> Incident:
         incident = outcome.incident
@@ -261,6 +277,7 @@ class IncidentService:
         )
         verb = "raised" if direction == "up" else "lowered"
         outcome = await self._refresh(incident, f"<@{actor}> {verb} the severity to *{severity.label}*.")
+        await self._run_hooks(outcome, "severity_changed")
         await self._report_problems(outcome)
         return outcome
 
@@ -335,6 +352,7 @@ class IncidentService:
         )
         outcome = Outcome(incident)
         await self._publish(outcome, rendered)
+        await self._run_hooks(outcome, "update_posted")
         await self._report_problems(outcome)
         return outcome
 
@@ -422,6 +440,7 @@ class IncidentService:
         public = self.render_update(incident, draft, actor) if incident.announcement_ts else {}
         outcome = await self._refresh(incident, None)
         await self._publish(outcome, {"channel": final, **public})
+        await self._run_hooks(outcome, "resolved")
         await self._report_problems(outcome)
         return outcome
 
@@ -438,6 +457,7 @@ class IncidentService:
             resolution=None,
         )
         outcome = await self._refresh(incident, f"<@{actor}> reopened the incident.")
+        await self._run_hooks(outcome, "reopened")
         await self._report_problems(outcome)
         return outcome
 

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.standin.blockkit import message_error
 from bot.standin.methods import METHODS, SCOPES, decode_json_arguments, dispatch
+from bot.standin.socket_mode import OPEN_METHOD, SOCKET_MODE, SOCKET_PATH, SocketModeHub, check_app_token
 from bot.standin.state import (
     RESPONSE_URL_LIFETIME,
     RESPONSE_URL_USES,
@@ -36,15 +37,18 @@ _SECRET_ARGUMENTS = frozenset({"token", "client_secret"})
 
 
 def create_standin_app(workspace: Workspace, *, base_url: str | None = None) -> web.Application:
-    """An aiohttp app answering Slack's Web API against `workspace`.
+    """An aiohttp app answering Slack's Web API against `workspace`, Socket Mode included.
 
-    `base_url` is where the app is reachable (response and upload URLs point there); `start_standin`
-    fills it in, embedders with their own server pass it explicitly.
+    `base_url` is where the app is reachable (response, upload and socket URLs point there);
+    `start_standin` fills it in, embedders with their own server pass it explicitly.
     """
     if base_url:
         workspace.base_url = base_url if base_url.endswith("/") else base_url + "/"
     app = web.Application(client_max_size=UPLOAD_MAX_BYTES)
     app[WORKSPACE] = workspace
+    hub = app[SOCKET_MODE] = SocketModeHub(workspace)
+    app.router.add_get(SOCKET_PATH, hub.handle)
+    app.on_shutdown.append(hub.close_all)
     app.router.add_route("POST", "/api/{method}", _api)
     app.router.add_route("GET", "/api/{method}", _api)
     app.router.add_post("/response/{token:.+}", _response_url)
@@ -89,6 +93,22 @@ def _check_token(token: str | None) -> None:
         raise SlackError("invalid_auth")
 
 
+def _authorize(name: str, token: str | None) -> None:
+    """Socket Mode's one method wants an app-level token; every other method a bot or user token."""
+    if name == OPEN_METHOD:
+        check_app_token(token)
+        return
+    if name not in METHODS:
+        raise SlackError("unknown_method")
+    _check_token(token)
+
+
+def _answer(app: web.Application, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    if name == OPEN_METHOD:
+        return app[SOCKET_MODE].open()
+    return dispatch(app[WORKSPACE], name, args)
+
+
 async def _api(request: web.Request) -> web.Response:
     ws = request.app[WORKSPACE]
     name = request.match_info["method"]
@@ -97,16 +117,14 @@ async def _api(request: web.Request) -> web.Response:
     injected = False
     try:
         args = await read_arguments(request)
-        if name not in METHODS:
-            raise SlackError("unknown_method")
-        _check_token(_bearer(request, args))
+        _authorize(name, _bearer(request, args))
         fault = ws.take_fault(name, args)
         if fault is not None:
             injected = True
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
             raise SlackError(fault.error, status=fault.status)
-        body = {"ok": True, **dispatch(ws, name, args)}
+        body = {"ok": True, **_answer(request.app, name, args)}
         status = 200
     except SlackError as refusal:
         body, status = refusal.body(), refusal.status
@@ -279,6 +297,11 @@ class RunningStandin:
     api_url: str
     workspace: Workspace
     runner: web.AppRunner
+
+    @property
+    def socket_mode(self) -> SocketModeHub:
+        """Slack's end of Socket Mode connections, for pushing envelopes to a bot that uses it."""
+        return self.runner.app[SOCKET_MODE]
 
     async def close(self) -> None:
         await self.runner.cleanup()

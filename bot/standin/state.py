@@ -78,12 +78,13 @@ SEED_CHANNELS = (
     ("C0GENERAL0", "general", "Company-wide announcements and work-based matters"),
     ("C0INCIDENT", "incidents", "Incident announcements"),
     ("C0MGMT0000", "incident-management", "Summaries for management"),
+    ("C0ALERTS00", "alerts", "Alerts that are not incidents"),
 )
 
 
 @dataclass
 class Workspace:
-    """A Slack workspace small enough to reason about, seeded with five people and three channels."""
+    """A Slack workspace small enough to reason about, seeded with five people and four channels."""
 
     team_id: str = "T0SANDBOX"
     team_name: str = "Sandbox"

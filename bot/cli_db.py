@@ -1,0 +1,39 @@
+"""Database work of one-shot CLI commands (`report`, `postmortem show`): open, check the schema, run,
+close, and turn what can go wrong into one message the command prints with exit code 2."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import db
+from bot.config import Settings
+
+T = TypeVar("T")
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class DatabaseUnavailable(Exception):
+    """The command could not read the database: not migrated, unreachable, or refused."""
+
+
+def read_database(settings: Settings, work: Callable[[Sessions], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = db.make_engine(settings.database_url)
+        try:
+            await db.check_schema(engine)
+            return await work(db.make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except db.SchemaNotMigrated as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
+    except (OSError, DBAPIError) as exc:
+        where = db.masked(settings.database_url)
+        raise DatabaseUnavailable(f"cannot read the database at {where}: {exc}") from exc

@@ -1,0 +1,59 @@
+"""The state figures of `/metrics` (open incidents, late post-mortems, open follow-ups), counted in the
+database at scrape time, so every replica reports the same numbers and a restart loses none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import AppConfig
+from bot.models import ActionItemRow, IncidentRow, PostmortemRow
+from bot.postmortem.store import OPEN, PUBLISHED
+
+
+@dataclass(frozen=True)
+class Gauges:
+    open_by_severity: dict[str, int]
+    postmortems_overdue: int
+    action_items_open: int
+    action_items_overdue: int
+
+
+async def current_gauges(
+    sessions: async_sessionmaker[AsyncSession], config: AppConfig, now: datetime
+) -> Gauges:
+    resolved = config.resolved_status
+    publish_by = now - config.postmortems.publish_within
+    today = now.astimezone(config.zone).date()
+    published = exists().where(
+        and_(PostmortemRow.incident_id == IncidentRow.id, PostmortemRow.status == PUBLISHED)
+    )
+    async with sessions() as session:
+        by_severity = await session.execute(
+            select(IncidentRow.severity, func.count())
+            .where(IncidentRow.status != resolved)
+            .group_by(IncidentRow.severity)
+        )
+        late = await session.scalar(
+            select(func.count())
+            .select_from(IncidentRow)
+            .where(IncidentRow.status == resolved, IncidentRow.resolved_at < publish_by, ~published)
+        )
+        open_items = await session.scalar(
+            select(func.count()).select_from(ActionItemRow).where(ActionItemRow.status == OPEN)
+        )
+        overdue_items = await session.scalar(
+            select(func.count())
+            .select_from(ActionItemRow)
+            .where(ActionItemRow.status == OPEN, ActionItemRow.due < today)
+        )
+    counts = {severity: int(count) for severity, count in by_severity.all()}
+    return Gauges(
+        open_by_severity={s.id: counts.get(s.id, 0) for s in config.severities} | counts,
+        postmortems_overdue=int(late or 0),
+        action_items_open=int(open_items or 0),
+        action_items_overdue=int(overdue_items or 0),
+    )

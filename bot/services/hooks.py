@@ -1,0 +1,36 @@
+"""What other capabilities do when an incident changes (paging, reminders, SLO snapshots, …).
+
+The incident service calls every hook at each change, each call as its own step: a hook that fails is
+reported in the channel and on the timeline like any failed Slack step, and never stops the others.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from bot.domain import Incident
+
+Change = Literal["declared", "update_posted", "severity_changed", "resolved", "reopened"]
+
+
+class IncidentHooks:
+    """Override the changes a capability cares about; the others do nothing."""
+
+    steps: ClassVar[dict[Change, str]] = {}
+    """What each change does, worded for "Could not …" messages."""
+    what_to_do = "See the bot's log."
+
+    async def declared(self, incident: Incident) -> None:
+        return None
+
+    async def update_posted(self, incident: Incident) -> None:
+        return None
+
+    async def severity_changed(self, incident: Incident) -> None:
+        return None
+
+    async def resolved(self, incident: Incident) -> None:
+        return None
+
+    async def reopened(self, incident: Incident) -> None:
+        return None
