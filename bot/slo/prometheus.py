@@ -1,0 +1,270 @@
+"""Async access to Prometheus through prometheus-api-client, which is synchronous.
+
+Every request runs in a bounded thread pool so the event loop (and Slack's 3-second acks) never waits on
+Prometheus, and every request is bounded in time: the library has no default timeout and retries 5xx answers
+with backoff for ~6 s, which would blow the 5-second budget for saying "Prometheus unreachable".
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import math
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import requests
+from prometheus_api_client import PrometheusApiClientException
+from prometheus_api_client.prometheus_connect import PrometheusConnect
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
+
+T = TypeVar("T")
+
+# Prometheus answers 400 (bad_data) for parse errors and 422 (execution) for queries it cannot run; any
+# other status means we are not talking to a healthy Prometheus API, which is not the SLO author's fault.
+QUERY_ERROR_STATUSES = frozenset({400, 422})
+FIGURE_LABEL = "incidentbot_figure"
+"""Tags each figure's series in a combined query; a name no exporter uses."""
+_STATUS_MESSAGE = re.compile(r"HTTP Status Code (\d+) \((.*)\)\s*$", re.DOTALL)
+
+
+class PrometheusError(Exception):
+    """Anything that prevents a figure from being computed."""
+
+
+class PrometheusUnreachable(PrometheusError):
+    """Prometheus cannot be asked right now: refused, timed out, down, or not a Prometheus API."""
+
+
+class PrometheusQueryError(PrometheusError):
+    """Prometheus rejected a query, or its answer is not the single series an SLO figure needs."""
+
+    def __init__(self, message: str, query: str | None = None) -> None:
+        super().__init__(message)
+        self.query = query
+
+
+def to_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC: `datetime.timestamp()` would otherwise read them as local time."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _unix(moment: datetime) -> str:
+    # Fixed-point so requests never sends an exponent, and the library's own second-rounding is bypassed.
+    return f"{to_utc(moment).timestamp():.3f}"
+
+
+def _number(text: Any) -> float | None:
+    """Prometheus sends sample values as strings; NaN and ±Inf mean "no usable data" (e.g. 0/0)."""
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of requests'/urllib3's wrapping (MaxRetryError → NewConnectionError → …)."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = exc.__cause__ or getattr(exc, "reason", None)
+        if inner is None and exc.args and isinstance(exc.args[0], BaseException):
+            inner = exc.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    return exc
+
+
+def _http_error(exc: PrometheusApiClientException) -> tuple[int | None, str]:
+    """Status and Prometheus's own error text, recovered from the library's exception message.
+
+    The library flattens the response into "HTTP Status Code 400 (b'{...}')"; the JSON body inside carries
+    `errorType` and `error`, which is what a person fixing the query needs to read.
+    """
+    text = str(exc)
+    match = _STATUS_MESSAGE.match(text)
+    if not match:
+        return None, text
+    status = int(match.group(1))
+    body: Any = match.group(2)
+    try:
+        body = ast.literal_eval(body)
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        payload = json.loads(body)
+        detail = f"{payload.get('errorType', 'error')}: {payload.get('error', '')}".strip()
+    except (ValueError, SyntaxError, AttributeError, TypeError):
+        detail = str(body).strip()
+    return status, detail[:1000]
+
+
+class PrometheusClient:
+    """Instant and range queries with pinned evaluation times, off the event loop, bounded in time."""
+
+    def __init__(self, url: str, timeout: float = 3.5, max_workers: int = 8) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.max_workers = max_workers
+        no_retry = Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
+        session = requests.Session()
+        # requests picks the longest matching mount prefix, so this adapter (pool sized to the worker count,
+        # no retries) wins over the one PrometheusConnect mounts on the bare URL with its default pool of 10.
+        session.mount(f"{self.url}/", HTTPAdapter(max_retries=no_retry, pool_maxsize=max_workers))
+        # TLS certificates stay verified (requests' default on our own session): the bot may send credentials.
+        self._connect = PrometheusConnect(url=self.url, retry=no_retry, session=session, timeout=timeout)
+        self._session = session
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="prometheus")
+        # Health checks get their own thread so /healthz never queues behind a 50-SLO evaluation.
+        self._ping_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prometheus-ping")
+
+    def __repr__(self) -> str:
+        return f"PrometheusClient({self.url!r}, timeout={self.timeout}, max_workers={self.max_workers})"
+
+    def close(self) -> None:
+        """Drop pooled connections and let the worker threads end (queued requests are abandoned)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._ping_pool.shutdown(wait=False, cancel_futures=True)
+        self._session.close()
+
+    def unreachable_text(self, exc: BaseException) -> str:
+        root = _root_cause(exc)
+        # requests reports a read timeout on a pooled connection as a ConnectionError around urllib3's
+        # ReadTimeoutError: the cause, not the wrapper, says it was a timeout.
+        if isinstance(exc, requests.Timeout | TimeoutError) or isinstance(
+            root, TimeoutError | ReadTimeoutError
+        ):
+            return f"Prometheus unreachable (no answer within {self.timeout:g} s)"
+        return f"Prometheus unreachable ({type(root).__name__}: {root})"
+
+    async def _call(self, fn: Callable[[], T], pool: ThreadPoolExecutor | None = None) -> T:
+        """Run one blocking request in the pool; the overall deadline also covers time queued behind others.
+
+        Counting queue time is deliberate: callers promise people an answer within a few seconds, and a
+        request that only starts after that promise expired is worth nothing.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(pool or self._pool, fn), self.timeout)
+        except (TimeoutError, requests.Timeout) as exc:
+            raise PrometheusUnreachable(self.unreachable_text(exc)) from exc
+        except requests.RequestException as exc:
+            # ConnectionError, RetryError, invalid JSON from something that is not Prometheus, …
+            raise PrometheusUnreachable(self.unreachable_text(exc)) from exc
+
+    def _api(self, promql: str, call: Callable[[], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            try:
+                return call()
+            except PrometheusApiClientException as exc:
+                status, detail = _http_error(exc)
+                if status in QUERY_ERROR_STATUSES:
+                    raise PrometheusQueryError(f"{detail} (query: {promql[:300]})", promql) from exc
+                shown = f"HTTP {status}: {detail}" if status else detail
+                raise PrometheusUnreachable(f"Prometheus unreachable ({shown[:300]})") from exc
+
+        return run
+
+    async def query(self, promql: str, at: datetime) -> float | None:
+        """The single value of an instant query evaluated at `at`; None when there is no data.
+
+        No data (an empty vector, NaN from 0/0, ±Inf) must never be read as 0 % or 100 %, and several series
+        are refused rather than summed: a query that forgot its `sum(...)` would give a wrong SLI silently.
+        """
+        result = await self._call(
+            self._api(promql, lambda: self._connect.custom_query(promql, params={"time": _unix(at)}))
+        )
+        return self._single_value(promql, result)
+
+    @staticmethod
+    def _single_value(promql: str, result: Any) -> float | None:
+        if not result:
+            return None
+        if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+            return _number(result[1])  # a scalar: [timestamp, "value"]
+        if isinstance(result, list) and all(isinstance(item, dict) for item in result):
+            if any("values" in item for item in result):
+                raise PrometheusQueryError(
+                    "query returns a range vector; an SLO figure needs an instant one "
+                    f"(query: {promql[:300]})",
+                    promql,
+                )
+            if len(result) > 1:
+                raise PrometheusQueryError(
+                    f"query returns {len(result)} series; an SLO figure needs exactly one — aggregate it, "
+                    f"e.g. with sum(...) (query: {promql[:300]})",
+                    promql,
+                )
+            return _number(result[0]["value"][1])
+        raise PrometheusQueryError(f"unexpected result {str(result)[:200]} (query: {promql[:300]})", promql)
+
+    async def query_figures(self, figures: dict[str, str], at: datetime) -> dict[str, float | None]:
+        """Several instant queries answered by one request, each figure tagged by `label_replace`.
+
+        One request instead of ten per SLO cuts the client's CPU (the bottleneck on a small machine) and
+        evaluates every figure at the same instant. When Prometheus rejects the combined query, each figure
+        is asked on its own, so the error names the query at fault, as a single query's error would.
+        """
+        combined = " or ".join(
+            f'label_replace(({promql}), "{FIGURE_LABEL}", "{name}", "", "")'
+            for name, promql in figures.items()
+        )
+        try:
+            result = await self._call(
+                self._api(combined, lambda: self._connect.custom_query(combined, params={"time": _unix(at)}))
+            )
+        except PrometheusQueryError:
+            values = await asyncio.gather(*(self.query(q, at) for q in figures.values()))
+            return dict(zip(figures, values, strict=True))
+        by_figure: dict[str, list[Any]] = {}
+        for series in result or []:
+            by_figure.setdefault(series.get("metric", {}).get(FIGURE_LABEL, ""), []).append(series)
+        values: dict[str, float | None] = {}
+        for name, promql in figures.items():
+            found = by_figure.get(name, [])
+            for series in found:
+                series["metric"].pop(FIGURE_LABEL, None)
+            values[name] = self._single_value(promql, found)
+        return values
+
+    async def query_range(
+        self, promql: str, start: datetime, end: datetime, step: timedelta
+    ) -> list[tuple[datetime, float | None]]:
+        """Points of the single series of a range query, oldest first; NaN/Inf become None."""
+        params = {"start": _unix(start), "end": _unix(end)}
+        step_text = f"{step.total_seconds():.3f}"
+        result = await self._call(
+            self._api(
+                promql,
+                lambda: self._connect.custom_query_range(
+                    promql, start_time=start, end_time=end, step=step_text, params=params
+                ),
+            )
+        )
+        if not result:
+            return []
+        if len(result) > 1:
+            raise PrometheusQueryError(
+                f"query returns {len(result)} series; an SLO figure needs exactly one — aggregate it, "
+                f"e.g. with sum(...) (query: {promql[:300]})",
+                promql,
+            )
+        return [(datetime.fromtimestamp(float(ts), UTC), _number(value)) for ts, value in result[0]["values"]]
+
+    async def ping(self) -> str | None:
+        """None when Prometheus is ready, else why not — for /healthz, which must not raise or hang."""
+
+        def ready() -> requests.Response:
+            return self._session.get(f"{self.url}/-/ready", timeout=self.timeout)
+
+        try:
+            response = await self._call(ready, self._ping_pool)
+        except PrometheusUnreachable as exc:
+            return str(exc)
+        if response.status_code != 200:
+            return f"Prometheus not ready (HTTP {response.status_code}: {response.text.strip()[:200]})"
+        return None
