@@ -1,0 +1,1 @@
+"""On-call schedules: who answers the page, computed from layered rotations and overrides."""

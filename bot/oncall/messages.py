@@ -1,0 +1,79 @@
+"""Block Kit for paging and on-call: the page DM with its two buttons, and the `/oncall` answer."""
+
+from __future__ import annotations
+
+from bot.config import AppConfig
+from bot.domain import Incident
+from bot.messages import (
+    Message,
+    button,
+    context,
+    fields_sections,
+    header,
+    section,
+)
+from bot.oncall.schedules import OnCallSummary
+from bot.templating import escape_mrkdwn, format_local, human_duration, severity_label, status_label
+
+ACTION_ACK = "page_ack"
+ACTION_ESCALATE = "page_escalate"
+LOCAL_TIME = "%a %d %b %H:%M %Z"
+
+
+def page_dm(incident: Incident, reason: str, page_id: int, config: AppConfig) -> Message:
+    """What wakes someone up: what broke, how bad, where to go, and one click to say "I'm on it"."""
+    severity = config.severity(incident.severity)
+    target = f" — acknowledge within {human_duration(severity.response_target)}" if severity else ""
+    channel = f"<#{incident.channel_id}>" if incident.channel_id else "no channel yet"
+    blocks = [
+        header(f":pager: {incident.reference} · {incident.title}"),
+        *fields_sections(
+            [
+                ("Severity", escape_mrkdwn(severity_label(incident.severity, config)) + target),
+                ("Status", status_label(incident.status)),
+                ("Channel", channel),
+                ("Why you", escape_mrkdwn(reason)),
+            ]
+        ),
+        {
+            "type": "actions",
+            "block_id": "page",
+            "elements": [
+                button("Acknowledge", ACTION_ACK, str(page_id), style="primary"),
+                button("Escalate", ACTION_ESCALATE, str(page_id), style="danger"),
+            ],
+        },
+    ]
+    text = f"Paged for {incident.reference} ({incident.severity}): {escape_mrkdwn(incident.title)}"
+    return Message(text, blocks)
+
+
+def page_answered(incident: Incident, text: str) -> Message:
+    """The page DM once answered: its buttons are spent, so they go."""
+    return Message(text, [section(f"*{incident.reference} · {escape_mrkdwn(incident.title)}*\n{text}")])
+
+
+def oncall_summary(summaries: list[OnCallSummary], config: AppConfig) -> Message:
+    if not summaries:
+        text = "No on-call schedules are configured (see `oncall.schedules` in the config)."
+        return Message(text, [section(text)])
+    blocks = [header("On call")]
+    for summary in summaries[:45]:
+        now = (
+            f"<@{summary.now.user}> until {format_local(summary.now.end, config, LOCAL_TIME)}"
+            if summary.now
+            else "_nobody_"
+        )
+        upcoming = (
+            f"<@{summary.next.user}> from {format_local(summary.next.start, config, LOCAL_TIME)}"
+            if summary.next
+            else "_nobody else_"
+        )
+        blocks.append(
+            section(
+                f"*{escape_mrkdwn(summary.name)}* (`{summary.schedule_id}`)\nNow: {now}\nNext: {upcoming}"
+            )
+        )
+    blocks.append(context("Page someone with `/incident page @user` or `/incident page <schedule>`."))
+    names = ", ".join(f"{s.name}: {'<@' + s.now.user + '>' if s.now else 'nobody'}" for s in summaries)
+    return Message(f"On call — {names}"[:3000], blocks)

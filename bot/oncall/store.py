@@ -1,0 +1,209 @@
+"""Escalations and pages in the database. Every state change is a conditional UPDATE, so two processes
+(or a retried timer) acting on one escalation cannot both page, both acknowledge or both advance it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import Store
+from bot.models import EscalationRow, PageRow
+from bot.oncall.escalation import Position
+
+ACTIVE, ACKNOWLEDGED, EXHAUSTED, CLOSED = "active", "acknowledged", "exhausted", "closed"
+
+
+@dataclass(frozen=True)
+class Escalation:
+    incident_id: int
+    policy: str
+    status: str
+    position: Position
+    started_at: datetime
+    acked_at: datetime | None
+    acked_by: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    id: int
+    incident_id: int
+    provider: str
+    target: str
+    reason: str
+    status: str
+    sent_at: datetime
+    acked_at: datetime | None
+    acked_by: str | None
+    channel: str | None
+    ts: str | None
+    error: str | None
+
+
+def _escalation(row: EscalationRow) -> Escalation:
+    return Escalation(
+        row.incident_id,
+        row.policy,
+        row.status,
+        Position(row.round, row.step),
+        row.started_at,
+        row.acked_at,
+        row.acked_by,
+    )
+
+
+def _page(row: PageRow) -> Page:
+    return Page(
+        row.id,
+        row.incident_id,
+        row.provider,
+        row.target,
+        row.reason,
+        row.status,
+        row.sent_at,
+        row.acked_at,
+        row.acked_by,
+        row.channel,
+        row.ts,
+        row.error,
+    )
+
+
+class PagingStore(Store):
+    async def _update(self, statement: Any) -> bool:
+        async with self._tx() as session:
+            result: CursorResult[Any] = await session.execute(statement)
+            return result.rowcount == 1
+
+    async def start(self, incident_id: int, policy: str, now: datetime) -> bool:
+        """One escalation per incident; False when it already has one (a retried declare)."""
+        try:
+            async with self._tx() as session:
+                session.add(
+                    EscalationRow(
+                        incident_id=incident_id, policy=policy, status=ACTIVE, step=0, round=0, started_at=now
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def get(self, incident_id: int) -> Escalation | None:
+        async with self.sessions() as session:
+            row = await session.scalar(select(EscalationRow).where(EscalationRow.incident_id == incident_id))
+            return _escalation(row) if row else None
+
+    async def advance(self, incident_id: int, at: Position, to: Position | None) -> bool:
+        """Move an active escalation from `at` to `to` (None: exhausted) if nobody moved it first."""
+        values: dict[str, Any] = (
+            {"round": to.round, "step": to.step} if to is not None else {"status": EXHAUSTED}
+        )
+        return await self._update(
+            update(EscalationRow)
+            .where(
+                EscalationRow.incident_id == incident_id,
+                EscalationRow.status == ACTIVE,
+                EscalationRow.round == at.round,
+                EscalationRow.step == at.step,
+            )
+            .values(**values)
+        )
+
+    async def acknowledge(self, incident_id: int, user: str, now: datetime) -> bool:
+        """Stop the escalation; True only for the first acknowledgement."""
+        return await self._update(
+            update(EscalationRow)
+            .where(EscalationRow.incident_id == incident_id, EscalationRow.status.in_((ACTIVE, EXHAUSTED)))
+            .values(status=ACKNOWLEDGED, acked_at=now, acked_by=user)
+        )
+
+    async def close(self, incident_id: int) -> bool:
+        return await self._update(
+            update(EscalationRow)
+            .where(EscalationRow.incident_id == incident_id, EscalationRow.status != CLOSED)
+            .values(status=CLOSED)
+        )
+
+    async def restart(self, incident_id: int, policy: str, now: datetime) -> None:
+        """A reopened incident escalates again from the first step."""
+        async with self._tx() as session:
+            await session.execute(
+                update(EscalationRow)
+                .where(EscalationRow.incident_id == incident_id)
+                .values(
+                    status=ACTIVE,
+                    policy=policy,
+                    step=0,
+                    round=0,
+                    started_at=now,
+                    acked_at=None,
+                    acked_by=None,
+                )
+            )
+
+    async def add_page(
+        self,
+        incident_id: int,
+        provider: str,
+        target: str,
+        reason: str,
+        now: datetime,
+        channel: str | None = None,
+        ts: str | None = None,
+        error: str | None = None,
+    ) -> Page:
+        async with self._tx() as session:
+            row = PageRow(
+                incident_id=incident_id,
+                provider=provider,
+                target=target,
+                reason=reason[:200],
+                status="failed" if error else "sent",
+                sent_at=now,
+                channel=channel,
+                ts=ts,
+                error=error,
+            )
+            session.add(row)
+            await session.flush()
+            return _page(row)
+
+    async def delivered(self, page_id: int, channel: str | None, ts: str | None, error: str | None) -> None:
+        async with self._tx() as session:
+            await session.execute(
+                update(PageRow)
+                .where(PageRow.id == page_id)
+                .values(channel=channel, ts=ts, error=error, status="failed" if error else "sent")
+            )
+
+    async def set_status(self, page_id: int, status: str) -> None:
+        async with self._tx() as session:
+            await session.execute(update(PageRow).where(PageRow.id == page_id).values(status=status))
+
+    async def page(self, page_id: int) -> Page | None:
+        async with self.sessions() as session:
+            row = await session.get(PageRow, page_id)
+            return _page(row) if row else None
+
+    async def pages(self, incident_id: int) -> list[Page]:
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(PageRow).where(PageRow.incident_id == incident_id).order_by(PageRow.id)
+            )
+            return [_page(row) for row in rows.all()]
+
+    async def ack_pages(self, incident_id: int, user: str, now: datetime) -> list[Page]:
+        """Mark every open page of the incident answered; returns those it changed."""
+        async with self._tx() as session:
+            rows = await session.scalars(
+                update(PageRow)
+                .where(PageRow.incident_id == incident_id, PageRow.status == "sent")
+                .values(status="acked", acked_at=now, acked_by=user)
+                .returning(PageRow)
+                .execution_options(synchronize_session=False)
+            )
+            return [_page(row) for row in rows.all()]

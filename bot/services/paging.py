@@ -1,0 +1,439 @@
+"""Paging: the severity's escalation policy, acknowledgements, "Escalate now", and pages by hand.
+
+Each wait of a policy is a durable timer. Slack DMs with Acknowledge / Escalate buttons always go out;
+PagerDuty and Opsgenie, when configured, get one alert per incident (dedup key `incidentbot-<id>`) that
+is acknowledged and resolved with it. Opsgenie accepts every request with a 202 and applies it later, so
+a durable timer asks it afterwards whether it did; one that was not applied is reported like a refusal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from bot.config import AppConfig
+from bot.domain import DomainError, EventKind, Incident
+from bot.integrations.pagers import ConfirmsLater, PageReceipt, PagerFailure, PagerProvider
+from bot.integrations.slack import SlackFailure, SlackGateway
+from bot.messages import notice
+from bot.metrics import Metrics
+from bot.oncall.config import Notify, Step
+from bot.oncall.escalation import Position, next_notify, walk
+from bot.oncall.messages import page_answered, page_dm
+from bot.oncall.schedules import OnCallSummary, on_call, summarize
+from bot.oncall.store import ACTIVE, Page, PagingStore
+from bot.services.hooks import Change, IncidentHooks
+from bot.store import IncidentStore, NewEvent
+from bot.templating import escape_mrkdwn, human_duration
+from bot.timers import Scheduler, Timer
+
+log = logging.getLogger(__name__)
+
+ESCALATE = "escalate"
+CONFIRM = "paging.confirm"
+CONFIRM_AFTER = timedelta(seconds=5)
+CONFIRM_ATTEMPTS = 4
+"""Asked after 5, 10, 15 and 20 s: Opsgenie usually applies a request within a second or two."""
+HARMLESS = ("already closed", "already acknowledged")
+"""Outcomes that mean the alert is where we wanted it anyway (closed or acked in Opsgenie first)."""
+SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
+PROVIDER_SEVERITIES = ("critical", "error", "warning")
+"""PagerDuty severity of the first, second, third severity in the config; later ones are "info"."""
+
+
+def who(by: str) -> str:
+    """A Slack user id as a mention; a name a provider gave as text."""
+    return f"<@{by}>" if SLACK_USER.fullmatch(by) else escape_mrkdwn(by)
+
+
+def dedup_key(incident_id: int) -> str:
+    return f"incidentbot-{incident_id}"
+
+
+def incident_of_key(key: str) -> int | None:
+    prefix, _, number = key.rpartition("-")
+    return int(number) if prefix == "incidentbot" and number.isdigit() else None
+
+
+class Paging(IncidentHooks):
+    steps: ClassVar[dict[Change, str]] = {
+        "declared": "start the escalation policy",
+        "severity_changed": "start the escalation policy",
+        "resolved": "close the pages",
+        "reopened": "restart the escalation policy",
+    }
+    what_to_do = "Page people by hand with `/incident page @user`."
+
+    def __init__(
+        self,
+        config: AppConfig,
+        incidents: IncidentStore,
+        store: PagingStore,
+        scheduler: Scheduler,
+        slack: SlackGateway,
+        providers: list[PagerProvider],
+        metrics: Metrics,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.incidents = incidents
+        self.store = store
+        self.scheduler = scheduler
+        self.slack = slack
+        self.providers = providers
+        self.metrics = metrics
+        self.now = now
+        scheduler.on(ESCALATE, self.fire)
+        scheduler.on(CONFIRM, self.confirm)
+
+    def policy(self, severity: str) -> list[Step]:
+        return self.config.oncall.escalation.get(severity, [])
+
+    # -- incident changes ------------------------------------------------------------------------------
+    async def declared(self, incident: Incident) -> None:
+        if not self.policy(incident.severity) or not await self.store.start(
+            incident.id, incident.severity, self.now()
+        ):
+            return
+        await self._resume_at(incident.id, Position(0, 0), self.now())
+        await self._providers(incident, "trigger")
+
+    async def severity_changed(self, incident: Incident) -> None:
+        """Raising an incident to a severity with a policy starts paging if nothing was paging yet."""
+        if await self.store.get(incident.id) is None:
+            await self.declared(incident)
+
+    async def reopened(self, incident: Incident) -> None:
+        if not self.policy(incident.severity) or await self.store.get(incident.id) is None:
+            await self.declared(incident)
+            return
+        await self.store.restart(incident.id, incident.severity, self.now())
+        await self._resume_at(incident.id, Position(0, 0), self.now())
+        await self._providers(incident, "trigger")
+
+    async def resolved(self, incident: Incident) -> None:
+        await self.scheduler.store.cancel(incident.id, ESCALATE)
+        if await self.store.close(incident.id):
+            await self._providers(incident, "resolve")
+        for page in await self.store.pages(incident.id):
+            if page.status == "sent":
+                await self._answer_dm(incident, page, f":white_check_mark: {incident.reference} is resolved.")
+                await self.store.set_status(page.id, "closed")
+
+    # -- the policy, step by step ----------------------------------------------------------------------
+    async def _resume_at(self, incident_id: int, position: Position, due: datetime) -> None:
+        payload = {"incident_id": incident_id, "round": position.round, "step": position.step}
+        await self.scheduler.schedule(ESCALATE, due, payload, incident_id=incident_id)
+
+    async def fire(self, timer: Timer) -> None:
+        incident_id = int(timer.payload["incident_id"])
+        at = Position(int(timer.payload["round"]), int(timer.payload["step"]))
+        escalation = await self.store.get(incident_id)
+        if escalation is None or escalation.status != ACTIVE or escalation.position != at:
+            return  # acknowledged, closed, or moved on by "Escalate now"
+        plan = walk(self.policy(escalation.policy), at)
+        if not await self.store.advance(incident_id, at, plan.resume):
+            return  # another process took this step
+        incident = await self.incidents.get(incident_id)
+        if incident is None:
+            return
+        paged: list[str] = []
+        for index, target in plan.notifies:
+            paged += await self._notify(
+                incident, target, f"step {index + 1} of the {escalation.policy} policy"
+            )
+        if plan.resume is not None:
+            await self._resume_at(incident_id, plan.resume, self.now() + plan.wait)
+        if paged:
+            then = f"; next step in {human_duration(plan.wait)} unless acknowledged" if plan.resume else ""
+            await self._tell(incident, f":pager: Paged {', '.join(paged)}{then}.")
+        if plan.resume is None:
+            await self.incidents.append(
+                incident_id,
+                NewEvent(EventKind.ESCALATION_EXHAUSTED, None, f"{escalation.policy} policy exhausted"),
+                self.now(),
+            )
+            await self._tell(
+                incident,
+                f":rotating_light: The {escalation.policy} escalation policy has run out and nobody has "
+                "acknowledged. Page someone with `/incident page @user`.",
+            )
+
+    async def _notify(self, incident: Incident, target: Notify, why: str) -> list[str]:
+        users, who = await self._targets(incident, target)
+        bot = await self.slack.bot_user_id()
+        users = [user for user in users if user != bot]  # e.g. the IC of an incident Alertmanager declared
+        if not users:
+            reason = f"nobody to page ({who}) at {why}"
+            await self.incidents.append(
+                incident.id, NewEvent(EventKind.PAGE_FAILED, None, reason, {"reason": reason}), self.now()
+            )
+            await self._tell(incident, f":warning: {reason.capitalize()}.")
+            return []
+        pages = [await self.page_user(incident, user, f"{who}, {why}") for user in users]
+        return [f"<@{page.target}>" for page in pages if page.status == "sent"]
+
+    async def _targets(self, incident: Incident, target: Notify) -> tuple[list[str], str]:
+        if target.schedule:
+            schedule = self.config.oncall.schedule(target.schedule)
+            shift = on_call(schedule, self.now()) if schedule else None
+            name = schedule.name if schedule else target.schedule
+            return ([shift.user] if shift else []), f"on call for {name}"
+        if target.usergroup:
+            return await self.slack.usergroup_members(target.usergroup), f"in <!subteam^{target.usergroup}>"
+        if target.role:
+            role = self.config.role(target.role)
+            holder = incident.roles.get(role.id if role else target.role)
+            return ([holder] if holder else []), role.name if role else target.role
+        return list(target.users), "named in the escalation policy"
+
+    async def page_user(self, incident: Incident, user: str, reason: str) -> Page:
+        """DM one person with Acknowledge / Escalate; the page is recorded whether or not Slack took it."""
+        page = await self.store.add_page(incident.id, "slack", user, reason, self.now())
+        channel = ts = error = None
+        try:
+            channel, ts = await self.slack.direct_message(
+                user, page_dm(incident, reason, page.id, self.config)
+            )
+        except SlackFailure as failure:
+            error = failure.error
+            log.warning("incident %s: could not page %s: %s", incident.id, user, error)
+        await self.store.delivered(page.id, channel, ts, error)
+        self.metrics.paged("slack", "failed" if error else "sent")
+        kind = EventKind.PAGE_FAILED if error else EventKind.PAGE_SENT
+        text = f"could not page <@{user}>: {error}" if error else f"paged <@{user}>"
+        data = {"user": user, "reason": reason, "page_id": page.id, "provider": "slack", "error": error}
+        await self.incidents.append(incident.id, NewEvent(kind, None, text, data), self.now())
+        if error:
+            await self._tell(incident, f":warning: Could not page <@{user}> ({error}). Call them.")
+        return (await self.store.page(page.id)) or page
+
+    # -- what people do with a page --------------------------------------------------------------------
+    async def page_by_hand(
+        self, incident_id: int, users: list[str], schedule_id: str | None, actor: str
+    ) -> str:
+        incident = await self.incidents.require(incident_id)
+        if schedule_id:
+            schedule = self.config.oncall.schedule(schedule_id)
+            if schedule is None:
+                known = ", ".join(f"`{s.id}`" for s in self.config.oncall.schedules) or "none configured"
+                raise DomainError(f"Unknown schedule {schedule_id!r} (schedules: {known}).")
+            shift = on_call(schedule, self.now())
+            if shift is None:
+                raise DomainError(f"Nobody is on call for {schedule.name} right now.")
+            users = [shift.user]
+        reason = f"paged by <@{actor}>"
+        pages = [await self.page_user(incident, user, reason) for user in dict.fromkeys(users)]
+        sent = [f"<@{p.target}>" for p in pages if p.status == "sent"]
+        if sent:
+            await self._tell(incident, f":pager: <@{actor}> paged {', '.join(sent)}.")
+        return f"Paged {', '.join(sent)}." if sent else "Nobody could be paged; see the channel."
+
+    async def acknowledge(self, incident_id: int, user: str, via: str = "slack") -> str:
+        """Stop the escalation; the first acknowledgement records the time to acknowledge.
+
+        `user` is a Slack user id, or for `via` "pagerduty" / "opsgenie" the name that provider gave.
+        """
+        incident = await self.incidents.require(incident_id)
+        now = self.now()
+        by = user if via == "slack" else f"{user} ({via})"[:80]
+        answered = await self.store.ack_pages(incident.id, by, now)
+        stopped = await self.store.acknowledge(incident.id, by, now)
+        await self.scheduler.store.cancel(incident.id, ESCALATE)
+        for page in answered:
+            await self._answer_dm(incident, page, f":white_check_mark: Acknowledged by {who(by)}.")
+        first = stopped or (answered and not await self._acked_before(incident.id, now))
+        if not first:
+            escalation = await self.store.get(incident.id)
+            earlier = escalation.acked_by if escalation and escalation.acked_by else None
+            return f"{incident.reference} was already acknowledged" + (
+                f" by {who(earlier)}." if earlier else "."
+            )
+        await self._record_ack(incident, by, via, now)
+        await self._providers(incident, "acknowledge", skip=via)
+        return f"You acknowledged {incident.reference}. Join <#{incident.channel_id}>."
+
+    async def _acked_before(self, incident_id: int, now: datetime) -> bool:
+        return any(p.acked_at and p.acked_at < now for p in await self.store.pages(incident_id))
+
+    async def _record_ack(self, incident: Incident, by: str, via: str, now: datetime) -> None:
+        took = now - incident.created_at
+        severity = self.config.severity(incident.severity)
+        target = severity.response_target if severity else None
+        met = target is None or took <= target
+        data = {
+            "user": by,
+            "via": via,
+            "time_to_acknowledge_seconds": took.total_seconds(),
+            "target_seconds": target.total_seconds() if target else None,
+            "target_met": met,
+        }
+        actor = by if via == "slack" else None
+        await self.incidents.append(
+            incident.id, NewEvent(EventKind.PAGE_ACKED, actor, "acknowledged", data), now
+        )
+        self.metrics.acknowledged(incident.severity, took)
+        outcome = "met" if met else "*missed*"
+        verdict = f"{incident.severity} target {human_duration(target)}: {outcome}" if target else ""
+        await self._tell(
+            incident,
+            f":white_check_mark: {who(by)} acknowledged the page; time to acknowledge "
+            f"{human_duration(took)}" + (f" ({verdict})." if verdict else "."),
+        )
+
+    async def escalate_now(self, incident_id: int, user: str) -> str:
+        """Skip the wait: page the next step of the policy at once."""
+        incident = await self.incidents.require(incident_id)
+        escalation = await self.store.get(incident.id)
+        if escalation is None or escalation.status != ACTIVE:
+            return f"{incident.reference} is not escalating (acknowledged, run out, or no policy)."
+        target = next_notify(self.policy(escalation.policy), escalation.position)
+        if target is None:
+            return f"The {escalation.policy} policy has no further step; page someone with `/incident page`."
+        if not await self.store.advance(incident.id, escalation.position, target):
+            return "Someone escalated it a moment ago."
+        await self.scheduler.store.cancel(incident.id, ESCALATE)
+        await self._resume_at(incident.id, target, self.now())
+        await self.incidents.append(
+            incident.id,
+            NewEvent(EventKind.ESCALATED, user, "escalated by hand", {"step": target.step + 1}),
+            self.now(),
+        )
+        await self._tell(incident, f":arrow_double_up: <@{user}> escalated to the next step.")
+        return f"Escalated {incident.reference} to step {target.step + 1}."
+
+    async def _incident_of_page(self, page_id: int) -> int:
+        page = await self.store.page(page_id)
+        if page is None:
+            raise DomainError("This page is unknown (the database may have been reset).")
+        return page.incident_id
+
+    async def acknowledge_page(self, page_id: int, user: str) -> str:
+        return await self.acknowledge(await self._incident_of_page(page_id), user)
+
+    async def escalate_page(self, page_id: int, user: str) -> str:
+        return await self.escalate_now(await self._incident_of_page(page_id), user)
+
+    async def acknowledge_key(self, key: str, user: str, via: str) -> str | None:
+        """A provider said someone acknowledged there (PagerDuty / Opsgenie webhook)."""
+        incident_id = incident_of_key(key)
+        if incident_id is None or await self.incidents.get(incident_id) is None:
+            return None
+        return await self.acknowledge(incident_id, user, via)
+
+    def first_responder(self, severity: str) -> str | None:
+        """Who the severity's policy pages first, when that is one person: a sensible IC for an incident
+        nobody declared by hand (Alertmanager)."""
+        first = next((step.notify for step in self.policy(severity) if step.notify), None)
+        if first is None:
+            return None
+        if first.schedule:
+            schedule = self.config.oncall.schedule(first.schedule)
+            shift = on_call(schedule, self.now()) if schedule else None
+            return shift.user if shift else None
+        return first.users[0] if len(first.users) == 1 else None
+
+    def who_is_on_call(self, schedule_id: str | None = None) -> list[OnCallSummary]:
+        schedules = self.config.oncall.schedules
+        if schedule_id:
+            schedules = [s for s in schedules if s.id == schedule_id]
+            if not schedules:
+                known = ", ".join(f"`{s.id}`" for s in self.config.oncall.schedules) or "none configured"
+                raise LookupError(f"Unknown schedule {schedule_id!r} (schedules: {known}).")
+        return [summarize(schedule, self.now()) for schedule in schedules]
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    async def _answer_dm(self, incident: Incident, page: Page, text: str) -> None:
+        if page.channel and page.ts:
+            try:
+                await self.slack.update(page.channel, page.ts, page_answered(incident, text))
+            except SlackFailure as failure:
+                log.info("could not update page %s: %s", page.id, failure)
+
+    async def _tell(self, incident: Incident, text: str) -> None:
+        if incident.channel_id:
+            try:
+                await self.slack.post(incident.channel_id, notice(text))
+            except SlackFailure as failure:
+                log.warning("incident %s: could not post %r: %s", incident.id, text, failure)
+
+    def _provider_severity(self, incident: Incident) -> str:
+        ids = [s.id for s in self.config.severities]
+        index = ids.index(incident.severity) if incident.severity in ids else len(ids)
+        return PROVIDER_SEVERITIES[index] if index < len(PROVIDER_SEVERITIES) else "info"
+
+    async def _providers(self, incident: Incident, action: str, skip: str | None = None) -> None:
+        """Tell PagerDuty / Opsgenie (but not `skip`, which told us); one failing is said, the rest go."""
+        key = dedup_key(incident.id)
+        for provider in self.providers:
+            if provider.name == skip:
+                continue
+            try:
+                receipt = await self._provider_call(provider, incident, action, key)
+            except PagerFailure as failure:
+                await self._provider_failed(incident, provider.name, action, f"failed: {failure.error}")
+                continue
+            self.metrics.paged(provider.name, action)
+            if action == "trigger":
+                data = {"provider": provider.name, "dedup_key": key}
+                event = NewEvent(EventKind.PAGE_SENT, None, f"{provider.name} alert {key}", data)
+                await self.incidents.append(incident.id, event, self.now())
+            if isinstance(provider, ConfirmsLater) and receipt.reference:
+                payload = {"incident_id": incident.id, "provider": provider.name, "action": action}
+                await self._confirm_at(1, {**payload, "request_id": receipt.reference})
+
+    async def _confirm_at(self, attempt: int, payload: dict[str, Any]) -> None:
+        due = self.now() + CONFIRM_AFTER * attempt
+        incident_id = int(payload["incident_id"])
+        await self.scheduler.schedule(CONFIRM, due, {**payload, "attempt": attempt}, incident_id=incident_id)
+
+    async def confirm(self, timer: Timer) -> None:
+        """Ask the provider what became of an accepted request; say so when it was not applied."""
+        payload = timer.payload
+        name, action, attempt = str(payload["provider"]), str(payload["action"]), int(payload["attempt"])
+        provider = next((p for p in self.providers if p.name == name), None)
+        incident = await self.incidents.get(int(payload["incident_id"]))
+        if not isinstance(provider, ConfirmsLater) or incident is None:
+            return
+        try:
+            outcome = await provider.outcome(str(payload["request_id"]))
+        except PagerFailure as failure:
+            log.warning("incident %s: could not ask %s about its %s: %s", incident.id, name, action, failure)
+            outcome = None
+        if outcome is None:
+            if attempt < CONFIRM_ATTEMPTS:
+                await self._confirm_at(attempt + 1, payload)
+            else:
+                await self._tell(
+                    incident,
+                    f":grey_question: {name} accepted the {action} of {incident.reference} but has not said "
+                    f"whether it applied it (request {payload['request_id']}); check {name}.",
+                )
+            return
+        if not outcome.applied and not any(h in outcome.status.lower() for h in HARMLESS):
+            await self._provider_failed(incident, name, action, f"was not applied: {outcome.status}")
+
+    async def _provider_failed(self, incident: Incident, provider: str, action: str, what: str) -> None:
+        self.metrics.paged(provider, "failed")
+        text = f"{provider} {action} {what}"
+        data = {"provider": provider, "action": action}
+        await self.incidents.append(
+            incident.id, NewEvent(EventKind.PAGE_FAILED, None, text, data), self.now()
+        )
+        await self._tell(incident, f":warning: {text}")
+
+    async def _provider_call(
+        self, provider: PagerProvider, incident: Incident, action: str, key: str
+    ) -> PageReceipt:
+        if action == "acknowledge":
+            return await provider.acknowledge(key)
+        if action == "resolve":
+            return await provider.resolve(key)
+        channel = incident.channel_id
+        link = f"https://slack.com/app_redirect?channel={channel}" if channel else None
+        details = {"incident": incident.reference, "status": incident.status, "service": incident.service}
+        summary = f"{incident.reference} {incident.severity}: {incident.title}"
+        return await provider.trigger(key, summary, self._provider_severity(incident), details, link)

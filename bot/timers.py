@@ -1,0 +1,306 @@
+"""Durable timers: escalation waits, update reminders, snoozes and queued jobs, kept as database rows.
+
+Why rows and not asyncio tasks: a restart or a crash must neither lose a pending page nor send it twice,
+and with several replicas on one Postgres each timer must fire in exactly one of them.
+
+A worker claims due timers with one conditional UPDATE (`… WHERE status = 'pending' RETURNING`); on
+Postgres the candidate SELECT also takes `FOR UPDATE SKIP LOCKED`, so replicas never wait on each other.
+The same statement works on SQLite (one bot process), so there is one code path and no task-queue
+service to run. A claimed timer carries a lease: if its worker dies while firing it, another worker takes
+it over once the lease has expired, so a crash can at worst repeat a timer, never lose it; handlers
+check the state they act on, so a repeat is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Store
+from bot.models import TimerRow
+
+log = logging.getLogger(__name__)
+
+PENDING, RUNNING, DONE, CANCELLED, FAILED = "pending", "running", "done", "cancelled", "failed"
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: int
+    kind: str
+    key: str | None
+    incident_id: int | None
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+Handler = Callable[[Timer], Awaitable[None]]
+
+
+def _timer(row: TimerRow) -> Timer:
+    return Timer(
+        row.id,
+        row.kind,
+        row.key,
+        row.incident_id,
+        row.due_at,
+        dict(row.payload or {}),
+        row.attempts,
+        row.created_at,
+    )
+
+
+async def add_timer(
+    session: AsyncSession,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    *,
+    incident_id: int | None = None,
+    key: str | None = None,
+) -> bool:
+    """Add a timer inside the caller's transaction, so it commits (or not) with the change that wants it
+    (a queued job and the state it acts on); with a `key`, a second add of the same key adds nothing.
+
+    The caller kicks the scheduler after its commit when the timer is due now.
+    """
+    values = {
+        "kind": kind,
+        "key": key,
+        "incident_id": incident_id,
+        "due_at": due_at,
+        "payload": payload or {},
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(TimerRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
+    result: CursorResult[Any] = await session.execute(statement)  # type: ignore[assignment]
+    return result.rowcount == 1
+
+
+class TimerStore(Store):
+    async def schedule(
+        self,
+        kind: str,
+        due_at: datetime,
+        now: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        incident_id: int | None = None,
+        key: str | None = None,
+    ) -> bool:
+        """Add a timer; with a `key`, a second schedule of the same key adds nothing (returns False)."""
+        async with self._tx() as session:
+            return await add_timer(session, kind, due_at, now, payload, incident_id=incident_id, key=key)
+
+    async def cancel(self, incident_id: int, *kinds: str) -> int:
+        """Cancel the pending timers of these kinds for an incident (all kinds when none are given)."""
+        statement = update(TimerRow).where(TimerRow.incident_id == incident_id, TimerRow.status == PENDING)
+        if kinds:
+            statement = statement.where(TimerRow.kind.in_(kinds))
+        async with self._tx() as session:
+            result: CursorResult[Any] = await session.execute(statement.values(status=CANCELLED))  # type: ignore[assignment]
+            return result.rowcount
+
+    async def cancel_key_prefix(self, prefix: str) -> int:
+        """Cancel the pending timers whose key starts with `prefix` (e.g. one action item's reminders)."""
+        statement = update(TimerRow).where(TimerRow.status == PENDING, TimerRow.key.startswith(prefix))
+        async with self._tx() as session:
+            result: CursorResult[Any] = await session.execute(statement.values(status=CANCELLED))  # type: ignore[assignment]
+            return result.rowcount
+
+    async def pending(self, incident_id: int | None = None, kind: str | None = None) -> list[Timer]:
+        statement = select(TimerRow).where(TimerRow.status == PENDING).order_by(TimerRow.due_at, TimerRow.id)
+        if incident_id is not None:
+            statement = statement.where(TimerRow.incident_id == incident_id)
+        if kind is not None:
+            statement = statement.where(TimerRow.kind == kind)
+        async with self.sessions() as session:
+            return [_timer(row) for row in (await session.scalars(statement)).all()]
+
+    async def claim_due(
+        self, now: datetime, worker: str, limit: int = 20, lease: timedelta = LEASE
+    ) -> list[Timer]:
+        """Claim up to `limit` due timers for `worker`; a timer is claimed by exactly one worker."""
+        async with self._tx() as session:
+            await session.execute(
+                update(TimerRow)
+                .where(TimerRow.status == RUNNING, TimerRow.lease_until < now)
+                .values(status=PENDING, claimed_by=None, lease_until=None)
+            )
+            due = (
+                select(TimerRow.id)
+                .where(TimerRow.status == PENDING, TimerRow.due_at <= now)
+                .order_by(TimerRow.due_at, TimerRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            claimed = await session.scalars(
+                update(TimerRow)
+                .where(TimerRow.id.in_(due.scalar_subquery()), TimerRow.status == PENDING)
+                .values(
+                    status=RUNNING, claimed_by=worker, lease_until=now + lease, attempts=TimerRow.attempts + 1
+                )
+                .returning(TimerRow)
+                .execution_options(synchronize_session=False)
+            )
+            return sorted((_timer(row) for row in claimed.all()), key=lambda t: (t.due_at, t.id))
+
+    async def finish(
+        self,
+        timer: Timer,
+        worker: str,
+        now: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        """Record the outcome, unless the lease expired and another worker has taken the timer over."""
+        if error is None:
+            values: dict[str, Any] = {"status": DONE, "finished_at": now, "lease_until": None}
+        elif retry_at is not None:
+            values = {"status": PENDING, "due_at": retry_at, "last_error": error, "lease_until": None}
+        else:
+            values = {"status": FAILED, "finished_at": now, "last_error": error, "lease_until": None}
+        async with self._tx() as session:
+            await session.execute(
+                update(TimerRow)
+                .where(TimerRow.id == timer.id, TimerRow.status == RUNNING, TimerRow.claimed_by == worker)
+                .values(**values)
+            )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Scheduler:
+    """Fires due timers with the handler registered for their kind; one per process."""
+
+    def __init__(
+        self,
+        store: TimerStore,
+        now: Callable[[], datetime],
+        poll_seconds: float = 1.0,
+        batch: int = 20,
+    ) -> None:
+        self.store = store
+        self.now = now
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.worker = worker_name()
+        self.handlers: dict[str, Handler] = {}
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def on(self, kind: str, handler: Handler) -> None:
+        self.handlers[kind] = handler
+
+    async def schedule(
+        self,
+        kind: str,
+        due_at: datetime,
+        payload: dict[str, Any] | None = None,
+        *,
+        incident_id: int | None = None,
+        key: str | None = None,
+    ) -> bool:
+        created = await self.store.schedule(
+            kind, due_at, self.now(), payload, incident_id=incident_id, key=key
+        )
+        if created and due_at <= self.now():
+            self.kick()
+        return created
+
+    def kick(self) -> None:
+        """Look for due timers now rather than at the next poll (a timer due now was just added)."""
+        self._kick.set()
+
+    async def run_due(self) -> int:
+        """Fire every timer due by now; returns how many fired. Tests call this after moving the clock."""
+        fired = 0
+        while not self._stopping:
+            timers = await self.store.claim_due(self.now(), self.worker, self.batch)
+            if not timers:
+                return fired
+            for timer in timers:
+                await self._fire(timer)
+                fired += 1
+        return fired
+
+    async def _fire(self, timer: Timer) -> None:
+        handler = self.handlers.get(timer.kind)
+        if handler is None:
+            await self.store.finish(
+                timer, self.worker, self.now(), f"no handler for timer kind {timer.kind!r}"
+            )
+            log.error("timer %s: no handler for kind %s", timer.id, timer.kind)
+            return
+        try:
+            await handler(timer)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            retry = timer.attempts < MAX_ATTEMPTS
+            delay = timedelta(seconds=min(300, 5 * 2 ** (timer.attempts - 1)))
+            log.exception(
+                "timer %s (%s, incident %s) failed on attempt %s%s",
+                timer.id,
+                timer.kind,
+                timer.incident_id,
+                timer.attempts,
+                f"; retrying in {delay}" if retry else "; giving up",
+            )
+            now = self.now()
+            await self.store.finish(timer, self.worker, now, error, now + delay if retry else None)
+            return
+        await self.store.finish(timer, self.worker, self.now())
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._loop(), name="incidentbot-timers")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Let the timer being fired finish (a page half sent is worse than a slow shutdown)."""
+        self._stopping = True
+        self._kick.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                await self.run_due()
+            except Exception:  # the database may be away for a while; keep the loop alive
+                log.exception("timer worker: could not claim due timers; retrying")
+            self._kick.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), self.poll_seconds)
