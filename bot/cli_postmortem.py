@@ -1,0 +1,76 @@
+"""`incidentbot postmortem show INCIDENT [--output FILE]`: the post-mortem compiled from the database,
+without Slack — for a CI job that commits post-mortems, or to read one where Slack is not at hand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli_db import DatabaseUnavailable, Sessions, read_database
+from bot.config import AppConfig, Settings
+from bot.postmortem.compile import Facts, compile_postmortem, file_name
+from bot.postmortem.store import ActionItemStore, PostmortemStore
+from bot.services.incidents import utcnow
+from bot.store import IncidentStore
+from bot.templating import Templates
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub: Any) -> None:
+    postmortem = sub.add_parser("postmortem", help="post-mortems compiled from the timeline")
+    commands = postmortem.add_subparsers(dest="postmortem_command", required=True)
+    show = commands.add_parser("show", help="print an incident's post-mortem as Markdown")
+    show.add_argument("incident", help="incident number, e.g. 12 or INC-12")
+    show.add_argument(
+        "--output", "-o", help="write it to this file, or into this directory under its usual name"
+    )
+
+
+def _incident_id(text: str) -> int | None:
+    number = text.strip().upper().removeprefix("INC-")
+    return int(number) if number.isdigit() else None
+
+
+async def _compile(sessions: Sessions, config: AppConfig, incident_id: int) -> tuple[str, str] | None:
+    incidents = IncidentStore(sessions)
+    incident = await incidents.get(incident_id)
+    if incident is None:
+        return None
+    postmortem = await PostmortemStore(sessions).get(incident_id)
+    facts = Facts(
+        incident=incident,
+        events=await incidents.timeline(incident_id),
+        narrative=postmortem.narrative if postmortem else {},
+        actions=await ActionItemStore(sessions).for_incident(incident_id),
+        config=config,
+        now=utcnow(),
+        status=postmortem.status if postmortem else "draft",
+    )
+    return compile_postmortem(facts, Templates(config)), file_name(incident, config.zone)
+
+
+def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
+    incident_id = _incident_id(args.incident)
+    if incident_id is None:
+        print(f"error: {args.incident!r} is not an incident number (12 or INC-12)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        compiled = read_database(settings, lambda sessions: _compile(sessions, config, incident_id))
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if compiled is None:
+        print(f"error: there is no incident INC-{incident_id}", file=sys.stderr)
+        return EXIT_FAILED
+    document, name = compiled
+    if not args.output:
+        sys.stdout.write(document)
+        return EXIT_OK
+    target = Path(args.output)
+    target = target / name if target.is_dir() else target
+    target.write_text(document, encoding="utf-8")
+    print(f"wrote {target}", file=sys.stderr)
+    return EXIT_OK

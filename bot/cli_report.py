@@ -1,0 +1,95 @@
+"""`incidentbot report`: the incident metrics report (MTTD/MTTA/MTTM/MTTR per severity against their
+targets, incidents per month, repeats, post-mortem and action item completion) from the database.
+
+The window is [since, until). `--since` is a duration counted back from `--until` (30d, 12w) or an ISO
+date or time; `--until` is an ISO date or time, or a duration counted back from now; dates and times
+without a zone are in the config's time zone, and a date means its midnight (so `--until 2026-04-01`
+ends the window with March 31).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.cli_db import DatabaseUnavailable, read_database
+from bot.config import AppConfig, Settings
+from bot.config_types import parse_duration
+from bot.postmortem.report import RENDERERS, load_report
+from bot.services.incidents import utcnow
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def add_parser(sub: Any) -> None:
+    report = sub.add_parser(
+        "report",
+        help="incident metrics: MTTD/MTTA/MTTR per severity vs targets, repeats, post-mortem completion",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    report.add_argument(
+        "--since",
+        default="30d",
+        help="start: a duration before --until (30d, 12w) or an ISO date/time (default: 30d)",
+    )
+    report.add_argument(
+        "--until", help="end, excluded: an ISO date/time, or a duration before now (default: now)"
+    )
+    report.add_argument("--format", choices=sorted(RENDERERS), default="markdown")
+    report.add_argument("--check", action="store_true", help="exit 1 when a target is missed (for CI)")
+
+
+class _BadArgument(ValueError):
+    pass
+
+
+def moment(text: str, reference: datetime, zone: ZoneInfo) -> datetime:
+    """`30d` (that long before `reference`) or an ISO date/time (without a zone: in `zone`)."""
+    text = text.strip()
+    try:
+        delta = parse_duration(text)
+    except ValueError:
+        pass
+    else:
+        if delta <= timedelta(0):
+            raise _BadArgument(f"{text!r}: give a duration longer than zero")
+        return reference - delta
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise _BadArgument(
+            f"{text!r} is neither a duration (30d, 12w, 24h) "
+            "nor an ISO date or time (2026-03-01, 2026-03-01T12:00)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+
+
+def window(since: str, until: str | None, now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    end = moment(until, now, zone) if until else now
+    start = moment(since, end, zone)
+    if start >= end:
+        raise _BadArgument(f"--since ({start.isoformat()}) must be before --until ({end.isoformat()})")
+    return start, end
+
+
+def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
+    now = utcnow()
+    try:
+        since, until = window(args.since, args.until, now, config.zone)
+    except _BadArgument as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = read_database(settings, lambda sessions: load_report(sessions, config, since, until, now))
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(RENDERERS[args.format](report))
+    if args.check and report.missed:
+        for line in report.missed:
+            print(f"target missed: {line}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK

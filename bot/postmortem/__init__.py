@@ -1,0 +1,1 @@
+"""Post-mortems compiled from the timeline, action items, and the incident metrics report."""

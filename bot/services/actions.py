@@ -1,0 +1,126 @@
+"""Action items (follow-ups): recorded with owner and due date, the owner told by DM, reminded when
+overdue until done. The reminders are durable timers, so a restart forgets none."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from bot.config import AppConfig
+from bot.domain import DomainError, EventKind, Incident
+from bot.integrations.slack import SlackFailure, SlackGateway
+from bot.messages import notice
+from bot.postmortem import action_messages as ui
+from bot.postmortem.action_text import ActionRequest
+from bot.postmortem.store import ActionItem, ActionItemStore
+from bot.store import IncidentStore, NewEvent
+from bot.timers import Scheduler, Timer
+
+log = logging.getLogger(__name__)
+
+DUE = "action_due"
+REMIND_AT = time(9, 0)
+"""Overdue reminders go out at this local time, not at midnight."""
+REMIND_EVERY = timedelta(days=2)
+
+
+class ActionItems:
+    def __init__(
+        self,
+        config: AppConfig,
+        store: ActionItemStore,
+        incidents: IncidentStore,
+        scheduler: Scheduler,
+        slack: SlackGateway,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.incidents = incidents
+        self.scheduler = scheduler
+        self.slack = slack
+        self.now = now
+        scheduler.on(DUE, self.remind)
+
+    def today(self) -> date:
+        return self.now().astimezone(self.config.zone).date()
+
+    async def add(self, incident_id: int, request: ActionRequest, actor: str) -> ActionItem:
+        incident = await self.incidents.require(incident_id)
+        owner = request.owner
+        if owner and owner.startswith("@"):
+            found = await self.slack.find_user(owner)
+            if found is None:
+                raise DomainError(f"No one called {owner} in this workspace; mention them (`@name`) instead.")
+            owner = found
+        item = await self.store.add(incident.id, request.text, owner, request.due, actor, self.now())
+        data = {"item_id": item.id, "owner": owner, "due": item.due.isoformat() if item.due else None}
+        await self.incidents.append(
+            incident.id, NewEvent(EventKind.ACTION_ITEM_ADDED, actor, item.text, data), self.now()
+        )
+        if owner:
+            await self._dm(owner, ui.assigned(item, incident, actor))
+        if item.due:
+            await self._schedule(
+                item, datetime.combine(item.due + timedelta(days=1), REMIND_AT, self.config.zone)
+            )
+        return item
+
+    async def complete(self, item_id: int, user: str) -> str:
+        item = await self.store.get(item_id)
+        if item is None:
+            raise DomainError("This action item is unknown (the database may have been reset).")
+        if not await self.store.complete(item.id, user, self.now()):
+            return f"Action item #{item.id} was already done."
+        await self.scheduler.store.cancel_key_prefix(f"action:{item.id}:")
+        incident = await self.incidents.require(item.incident_id)
+        await self.incidents.append(
+            incident.id,
+            NewEvent(EventKind.ACTION_ITEM_DONE, user, item.text, {"item_id": item.id}),
+            self.now(),
+        )
+        if incident.channel_id:
+            await self._post(
+                incident.channel_id,
+                notice(f":white_check_mark: <@{user}> did action item #{item.id}: {ui.escape(item.text)}"),
+            )
+        return f"Action item #{item.id} is done."
+
+    async def for_incident(self, incident_id: int) -> list[ActionItem]:
+        return await self.store.for_incident(incident_id)
+
+    async def open_items(self) -> list[tuple[ActionItem, Incident | None]]:
+        items = await self.store.open_items()
+        incidents = {i: await self.incidents.get(i) for i in {item.incident_id for item in items}}
+        return [(item, incidents[item.incident_id]) for item in items]
+
+    async def remind(self, timer: Timer) -> None:
+        item = await self.store.get(int(timer.payload["item_id"]))
+        if item is None or not item.overdue(self.today()):
+            return
+        incident = await self.incidents.get(item.incident_id)
+        if incident is None:
+            return
+        message = ui.overdue(item, incident, self.today())
+        if item.owner:
+            await self._dm(item.owner, message)
+        if incident.channel_id:
+            await self._post(incident.channel_id, message)
+        await self._schedule(item, self.now() + REMIND_EVERY)
+
+    async def _schedule(self, item: ActionItem, at: datetime) -> None:
+        key = f"action:{item.id}:{at.isoformat()}"
+        await self.scheduler.schedule(DUE, at, {"item_id": item.id}, incident_id=item.incident_id, key=key)
+
+    async def _dm(self, user: str, message: ui.Message) -> None:
+        try:
+            await self.slack.direct_message(user, message)
+        except SlackFailure as failure:
+            log.warning("could not DM %s about an action item: %s", user, failure)
+
+    async def _post(self, channel: str, message: ui.Message) -> None:
+        try:
+            await self.slack.post(channel, message)
+        except SlackFailure as failure:
+            log.warning("could not post an action item to %s: %s", channel, failure)

@@ -1,0 +1,197 @@
+"""Post-mortems: offered at resolution, compiled from the timeline whenever asked, written by people in a
+form (their text survives every recompile), published to the channels and to a directory of files, and
+chased when late (draft, review, publish) with durable timers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bot.config import AppConfig
+from bot.domain import DomainError, EventKind, Incident
+from bot.integrations.slack import SlackFailure, SlackGateway
+from bot.messages import Message, notice
+from bot.postmortem.compile import Facts, compile_postmortem, file_name, summary_message
+from bot.postmortem.nudges import offer, overdue_stage
+from bot.postmortem.store import PUBLISHED, REVIEWED, ActionItemStore, Postmortem, PostmortemStore
+from bot.services.hooks import Change, IncidentHooks
+from bot.services.paging import SLACK_USER
+from bot.store import IncidentStore, NewEvent
+from bot.templating import Templates
+from bot.timers import Scheduler, Timer
+
+log = logging.getLogger(__name__)
+
+DUE = "postmortem_due"
+STAGES = ("draft", "review", "publish")
+
+
+class Postmortems(IncidentHooks):
+    steps: ClassVar[dict[Change, str]] = {"resolved": "offer the post-mortem"}
+    what_to_do = "Run `/incident postmortem` in the channel."
+
+    def __init__(
+        self,
+        config: AppConfig,
+        store: PostmortemStore,
+        actions: ActionItemStore,
+        incidents: IncidentStore,
+        scheduler: Scheduler,
+        slack: SlackGateway,
+        templates: Templates,
+        directory: Path,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.actions = actions
+        self.incidents = incidents
+        self.scheduler = scheduler
+        self.slack = slack
+        self.templates = templates
+        self.directory = directory
+        self.now = now
+        scheduler.on(DUE, self.remind)
+
+    # -- at resolution ---------------------------------------------------------------------------------
+    async def resolved(self, incident: Incident) -> None:
+        await self.store.ensure(incident.id, self.now())
+        if incident.channel_id:
+            await self.slack.post(incident.channel_id, offer(incident))
+        resolved_at = incident.resolved_at or self.now()
+        limits = self.config.postmortems
+        for stage, within in zip(
+            STAGES, (limits.draft_within, limits.review_within, limits.publish_within), strict=True
+        ):
+            await self.scheduler.schedule(
+                DUE,
+                resolved_at + within,
+                {"incident_id": incident.id, "stage": stage},
+                incident_id=incident.id,
+                key=f"postmortem:{incident.id}:{stage}:{resolved_at.isoformat()}",
+            )
+
+    # -- compiling ---------------------------------------------------------------------------------------
+    async def facts(self, incident_id: int) -> tuple[Facts, Postmortem]:
+        incident = await self.incidents.require(incident_id)
+        postmortem = await self.store.ensure(incident.id, self.now())
+        events = await self.incidents.timeline(incident.id)
+        actions = await self.actions.for_incident(incident.id)
+        people = {incident.reporter, *incident.roles.values(), *(a.owner for a in actions if a.owner)}
+        people |= {e.actor for e in events if e.actor} | {
+            str(e.data[key]) for e in events for key in ("user", "author", "owner") if e.data.get(key)
+        }
+        facts = Facts(
+            incident=incident,
+            events=events,
+            narrative=postmortem.narrative,
+            actions=actions,
+            config=self.config,
+            now=self.now(),
+            status=postmortem.status,
+            names=await self.slack.display_names({p for p in people if SLACK_USER.fullmatch(p)}),
+        )
+        return facts, postmortem
+
+    async def markdown(self, incident_id: int) -> str:
+        facts, _ = await self.facts(incident_id)
+        return compile_postmortem(facts, self.templates)
+
+    async def show_draft(self, incident_id: int) -> str:
+        """Compile now and show it in the channel: the summary, and the whole document as a file."""
+        facts, _ = await self.facts(incident_id)
+        incident = facts.incident
+        if not incident.channel_id:
+            raise DomainError(f"{incident.reference} has no channel to show the post-mortem in.")
+        document = compile_postmortem(facts, self.templates)
+        await self.slack.post(incident.channel_id, summary_message(facts))
+        name = file_name(incident, self.config.zone)
+        await self.slack.upload_text(
+            incident.channel_id, name, document, f"Post-mortem draft of {incident.reference}"
+        )
+        return f"The post-mortem draft of {incident.reference} is in <#{incident.channel_id}>."
+
+    # -- what people do ----------------------------------------------------------------------------------
+    async def narrative(self, incident_id: int) -> tuple[Incident, dict[str, Any]]:
+        facts, postmortem = await self.facts(incident_id)
+        return facts.incident, postmortem.narrative
+
+    async def write(self, incident_id: int, sections: dict[str, Any], user: str) -> str:
+        incident = await self.incidents.require(incident_id)
+        await self.store.write(incident.id, sections, user, self.now())
+        return f"Saved; `/incident postmortem` shows the updated draft of {incident.reference}."
+
+    async def mark_reviewed(self, incident_id: int, user: str) -> str:
+        incident = await self.incidents.require(incident_id)
+        postmortem = await self.store.ensure(incident.id, self.now())
+        if postmortem.status in (REVIEWED, PUBLISHED):
+            return f"The post-mortem of {incident.reference} is already {postmortem.status}."
+        await self.store.mark(incident.id, REVIEWED, self.now())
+        await self._event(incident, EventKind.POSTMORTEM_REVIEWED, user, "post-mortem reviewed", {})
+        await self._tell(incident, f":busts_in_silhouette: <@{user}> marked the post-mortem reviewed.")
+        return "Marked reviewed."
+
+    async def publish(self, incident_id: int, user: str) -> str:
+        """Write the file (same name every time: a re-publish updates it), upload it, post the summary."""
+        facts, _ = await self.facts(incident_id)
+        incident = facts.incident
+        document = compile_postmortem(facts, self.templates)
+        name = file_name(incident, self.config.zone)
+        path = self.directory / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{name}.partial")
+            partial.write_text(document, encoding="utf-8")
+            partial.replace(path)  # readers see the old file or the new one, never half of one
+        except OSError as exc:
+            raise DomainError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+        await self.store.mark(incident.id, PUBLISHED, self.now(), str(path))
+        await self._event(
+            incident,
+            EventKind.POSTMORTEM_PUBLISHED,
+            user,
+            f"post-mortem published as {name}",
+            {"path": str(path)},
+        )
+        summary = summary_message(facts)
+        if incident.channel_id:
+            await self.slack.upload_text(
+                incident.channel_id, name, document, f"Post-mortem of {incident.reference}"
+            )
+            await self._post(incident.channel_id, summary)
+        if incident.announcement_channel:
+            await self._post(incident.announcement_channel, summary, incident.announcement_ts)
+        return f"Published the post-mortem of {incident.reference} ({name})."
+
+    async def remind(self, timer: Timer) -> None:
+        incident = await self.incidents.get(int(timer.payload["incident_id"]))
+        stage = str(timer.payload["stage"])
+        if incident is None or incident.status != self.config.resolved_status:
+            return  # reopened: the reminders of its next resolution take over
+        postmortem = await self.store.ensure(incident.id, self.now())
+        late = {
+            "draft": postmortem.updated_by is None and postmortem.status not in (REVIEWED, PUBLISHED),
+            "review": postmortem.status not in (REVIEWED, PUBLISHED),
+            "publish": postmortem.status != PUBLISHED,
+        }.get(stage, False)
+        if late and incident.channel_id:
+            await self._post(incident.channel_id, overdue_stage(incident, stage))
+
+    # -- plumbing --------------------------------------------------------------------------------------
+    async def _event(
+        self, incident: Incident, kind: EventKind, actor: str, text: str, data: dict[str, Any]
+    ) -> None:
+        await self.incidents.append(incident.id, NewEvent(kind, actor, text, data), self.now())
+
+    async def _tell(self, incident: Incident, text: str) -> None:
+        if incident.channel_id:
+            await self._post(incident.channel_id, notice(text))
+
+    async def _post(self, channel: str, message: Message, thread_ts: str | None = None) -> None:
+        try:
+            await self.slack.post(channel, message, thread_ts=thread_ts)
+        except SlackFailure as failure:
+            log.warning("could not post the post-mortem to %s: %s", channel, failure)
