@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import free_port, log_tail, stop, wait_ready
+from tests.processes import free_port, log_tail, refusing_port, stop, wait_ready
 from tests.slo_data import SyntheticData, generate
 
 MISSING = "prometheus/promtool not installed — run make test (it installs Debian's prometheus)"
@@ -126,6 +126,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProm
 
 
 @pytest.fixture
-def unreachable_prometheus_url() -> str:
+def unreachable_prometheus_url() -> Iterator[str]:
     """A 127.0.0.1 port nothing listens on: connections are refused at once."""
-    return f"http://127.0.0.1:{free_port()}"
+    with refusing_port() as port:
+        yield f"http://127.0.0.1:{port}"

@@ -7,13 +7,25 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
 def free_port() -> int:
+    """A port for a server that must be told one (a subprocess). Released here, so only for that:
+    an in-process server binds port 0 and reads its port back; an unreachable URL uses `refusing_port`."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """Bound, never listened on: connections are refused, and no server started meanwhile takes it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
 
 
 def wait_ready(

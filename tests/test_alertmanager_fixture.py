@@ -13,7 +13,6 @@ import pytest
 from aiohttp import web
 
 from bot.alerts.webhook import InvalidNotification, Notification, parse_notification
-from tests.processes import free_port
 
 if TYPE_CHECKING:
     from tests.fixtures_alertmanager import RunningAlertmanager
@@ -44,8 +43,7 @@ class Receiver:
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     """A webhook endpoint on 127.0.0.1 that parses every body it gets and queues it."""
-    port = free_port()
-    box = Receiver(f"http://127.0.0.1:{port}/webhooks/alertmanager")
+    box = Receiver("")
 
     async def hook(request: web.Request) -> web.Response:
         try:
@@ -60,7 +58,8 @@ async def receiver() -> AsyncIterator[Receiver]:
     app.router.add_post("/webhooks/alertmanager", hook)
     runner = web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    box.url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks/alertmanager"
     try:
         yield box
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -26,6 +25,7 @@ from bot.integrations.pagers import (
     build_providers,
 )
 from bot.standin.pagers import OPSGENIE, OPSGENIE_KEY, PAGERDUTY, RunningPagers, start_pager_standins
+from tests.processes import refusing_port
 
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdef012345"
 PD_ENV = "INCIDENTBOT_PAGERDUTY_ROUTING_KEY"
@@ -68,12 +68,6 @@ async def failure(seconds: float, call: Awaitable[Any]) -> tuple[PagerFailure, f
         async with asyncio.timeout(seconds):
             await call
     return caught.value, time.monotonic() - started
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- PagerDuty ------------------------------------------------------------------------------------
@@ -380,12 +374,13 @@ async def test_a_long_retry_after_fails_at_once(pagers: RunningPagers, opsgenie:
 
 @pytest.mark.parametrize("client_class", [PagerDutyClient, OpsgenieClient])
 async def test_connection_refused_fails_fast(client_class: type[PagerDutyClient | OpsgenieClient]) -> None:
-    base_url = f"http://127.0.0.1:{free_port()}"
-    client = client_class(OPSGENIE_KEY, base_url)
-    try:
-        error, elapsed = await failure(5, client.trigger("inc-1", "db down", "critical", {}))
-    finally:
-        await client.close()
+    with refusing_port() as port:
+        base_url = f"http://127.0.0.1:{port}"
+        client = client_class(OPSGENIE_KEY, base_url)
+        try:
+            error, elapsed = await failure(5, client.trigger("inc-1", "db down", "critical", {}))
+        finally:
+            await client.close()
     assert f"unreachable at {base_url}" in error.error
     assert elapsed < 2
 

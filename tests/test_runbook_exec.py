@@ -37,7 +37,7 @@ from bot.runbooks.params import ParamError, argv, preview, resolve_params
 from bot.runbooks.probes import parse_condition, run_check, run_http
 from bot.slo.prometheus import PrometheusClient
 from tests.fixtures_prometheus import RunningPrometheus
-from tests.processes import free_port
+from tests.processes import refusing_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -537,11 +537,10 @@ async def server() -> AsyncIterator[str]:
     app.router.add_post("/echo", echo)
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
-    port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
 
@@ -609,8 +608,8 @@ async def test_http_timeout_and_refused_connection(server: str) -> None:
     slow = await run_http(http_step(f"{server}/slow", timeout="1s"), NO_SECRETS)
     assert not slow.passed and slow.summary == "no answer within 1 s: fail"
     assert timedelta(seconds=1) <= slow.duration < timedelta(seconds=3)
-    port = free_port()
-    refused = await run_http(http_step(f"http://127.0.0.1:{port}/healthz"), NO_SECRETS)
+    with refusing_port() as port:
+        refused = await run_http(http_step(f"http://127.0.0.1:{port}/healthz"), NO_SECRETS)
     assert not refused.passed
     assert refused.summary.startswith(f"cannot connect to 127.0.0.1:{port}: ")
     assert "refused" in refused.summary.lower() and refused.summary.endswith(": fail")

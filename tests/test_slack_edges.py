@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +14,7 @@ from bot.domain import EventKind
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, GENERAL, BotUnderTest, bot_settings, running_bot
+from tests.processes import refusing_port
 from tests.test_lifecycle import declare, latest_view, local_day
 
 
@@ -318,11 +318,9 @@ async def test_healthz_and_metrics(bot: BotUnderTest) -> None:
 
 
 @pytest.fixture
-def refusing_port() -> Iterator[int]:
-    """A port bound but never listened on: connections are refused, and no other server can take it."""
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        yield held.getsockname()[1]
+def refused_port() -> Iterator[int]:
+    with refusing_port() as port:
+        yield port
 
 
 async def _health(settings: Settings, app_config: AppConfig, standin: RunningStandin) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -337,14 +335,14 @@ async def _health(settings: Settings, app_config: AppConfig, standin: RunningSta
 
 
 async def test_healthz_is_degraded_when_slack_is_unreachable(
-    database_url: str, standin: RunningStandin, app_config: AppConfig, refusing_port: int
+    database_url: str, standin: RunningStandin, app_config: AppConfig, refused_port: int
 ) -> None:
-    settings = bot_settings(database_url, standin, slack_api_url=f"http://127.0.0.1:{refusing_port}/api/")
+    settings = bot_settings(database_url, standin, slack_api_url=f"http://127.0.0.1:{refused_port}/api/")
     status, report = await _health(settings, app_config, standin)
     assert status == 200 and report["status"] == "degraded"
     assert report["checks"]["database"] == {"ok": True}
     assert report["checks"]["slack"]["ok"] is False
-    assert str(refusing_port) in report["checks"]["slack"]["error"]
+    assert str(refused_port) in report["checks"]["slack"]["error"]
 
 
 async def test_healthz_explains_a_slack_url_that_answers_with_something_else(

@@ -17,7 +17,7 @@ import yaml
 
 from bot.cli import run
 from tests.fixtures_prometheus import RunningPrometheus
-from tests.processes import free_port
+from tests.processes import refusing_port
 from tests.test_slo_slack import SPECS
 
 MONTH = timedelta(days=30)
@@ -86,8 +86,9 @@ def test_gate_passes_a_healthy_service_and_fails_a_burning_one(
 def test_gate_refuses_to_pass_blind(config_file: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
     assert run(["slo", "gate"]) == 2  # INCIDENTBOT_PROMETHEUS_URL not set
     assert "Prometheus is not configured" in capsys.readouterr().out
-    monkeypatch.setenv("INCIDENTBOT_PROMETHEUS_URL", f"http://127.0.0.1:{free_port()}")
-    assert run(["slo", "gate", "--service", "search"]) == 2
+    with refusing_port() as port:
+        monkeypatch.setenv("INCIDENTBOT_PROMETHEUS_URL", f"http://127.0.0.1:{port}")
+        assert run(["slo", "gate", "--service", "search"]) == 2
     captured = capsys.readouterr()
     assert "FAIL search/availability: Prometheus unreachable (" in captured.out
     assert "refusing to pass blind" in captured.err

@@ -22,7 +22,6 @@ from bot.slo.model import BURN_WINDOWS, SLOStatus
 from bot.slo.prometheus import PrometheusClient, PrometheusQueryError, PrometheusUnreachable
 from bot.slo.specs import load_slos
 from tests.fixtures_prometheus import RunningPrometheus
-from tests.processes import free_port
 from tests.slo_data import (
     CHECKOUT_ERR_RESET,
     CHECKOUT_OK_RESET,
@@ -356,9 +355,8 @@ async def test_server_errors_are_not_retried_with_backoff() -> None:
     app.router.add_route("*", "/{tail:.*}", unavailable)
     runner = web.AppRunner(app)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    client = PrometheusClient(f"http://127.0.0.1:{port}")
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    client = PrometheusClient(f"http://127.0.0.1:{runner.addresses[0][1]}")
     try:
         started = time.monotonic()
         with pytest.raises(PrometheusUnreachable, match="HTTP 503"):

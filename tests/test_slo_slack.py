@@ -24,7 +24,6 @@ from bot.standin.blockkit import validate_message
 from bot.standin.state import message_text
 from tests.fixtures_bot import ALICE, BOB, GENERAL, BotUnderTest, bot_settings, running_bot
 from tests.fixtures_prometheus import RunningPrometheus
-from tests.processes import free_port
 from tests.test_lifecycle import declare, latest_view
 from tests.test_slo_specs import OPENSLO_ORCHESTRATOR, SLOTH_ORCHESTRATOR
 
@@ -150,10 +149,9 @@ async def _two(snapshots: Callable[[], Any]) -> list[Any] | None:
 
 
 async def test_unreachable_prometheus_is_said_within_five_seconds_and_declare_still_works(
-    database_url: str, standin: RunningStandin, slo_config: AppConfig
+    database_url: str, standin: RunningStandin, slo_config: AppConfig, unreachable_prometheus_url: str
 ) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    async for bot in slo_bot(database_url, standin, slo_config, url):
+    async for bot in slo_bot(database_url, standin, slo_config, unreachable_prometheus_url):
         started = time.monotonic()
         await bot.driver.slash(ALICE, GENERAL, "slo checkout")
         post = await response_with(bot.workspace, "Prometheus unreachable (")

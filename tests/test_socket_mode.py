@@ -24,19 +24,13 @@ from bot.config import AppConfig, Settings
 from bot.server import SocketModeRefused, build_runtime, serve
 from bot.standin import RunningStandin, eventually
 from tests.fixtures_bot import ALICE, EXAMPLE_CONFIG, GENERAL, ROOT, BotUnderTest
+from tests.processes import free_port
 from tests.test_lifecycle import declare, latest_view
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 APP_TOKEN = "xapp-1-A0SANDBOX0-1234-abcdef"
 BOT_TOKEN = "xoxb-test-token"
-
-
-def free_port() -> int:
-    """A loopback port for `serve`, which binds its own and does not report it back."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def socket_settings(database_url: str, standin: RunningStandin, app_token: str, port: int) -> Settings:

@@ -243,16 +243,17 @@ class Paging(IncidentHooks):
         answered = await self.store.ack_pages(incident.id, by, now)
         stopped = await self.store.acknowledge(incident.id, by, now)
         await self.scheduler.store.cancel(incident.id, ESCALATE)
+        first = stopped or (answered and not await self._acked_before(incident.id, now))
+        if first:  # the timeline first: whoever sees the answered page can already read the ack there
+            await self._record_ack(incident, by, via, now)
         for page in answered:
             await self._answer_dm(incident, page, f":white_check_mark: Acknowledged by {who(by)}.")
-        first = stopped or (answered and not await self._acked_before(incident.id, now))
         if not first:
             escalation = await self.store.get(incident.id)
             earlier = escalation.acked_by if escalation and escalation.acked_by else None
             return f"{incident.reference} was already acknowledged" + (
                 f" by {who(earlier)}." if earlier else "."
             )
-        await self._record_ack(incident, by, via, now)
         await self._providers(incident, "acknowledge", skip=via)
         return f"You acknowledged {incident.reference}. Join <#{incident.channel_id}>."
 
