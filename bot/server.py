@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import commands
-from bot import db
+from bot import db, inflight
 from bot.config import AppConfig, Settings, config_relative
 from bot.gauges import current_gauges
 from bot.integrations.pagers import build_providers
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _SLACK_CHECK_TTL = 30.0
+SHUTDOWN_GRACE_SECONDS = 8.0
 
 
 @dataclass
@@ -78,7 +79,8 @@ class Runtime:
         self.scheduler.start()
 
     async def close(self) -> None:
-        await self.scheduler.stop()
+        """Finish acked work and the timer being fired, within Docker's default 10 s stop timeout."""
+        await asyncio.gather(inflight.drain(SHUTDOWN_GRACE_SECONDS), self.scheduler.stop())
         for provider in self.paging.providers:
             await provider.close()
         if self.prometheus is not None:
