@@ -3,6 +3,7 @@ and overdue reminders that survive like every other timer."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -127,3 +128,22 @@ async def test_the_form_checks_the_date_and_needs_text(abot: BotUnderTest) -> No
     events = await bot.runtime.incidents.store.timeline(incident.id)
     [added] = [e for e in events if e.kind == EventKind.ACTION_ITEM_ADDED]
     assert (added.text, added.data["due"]) == ("Fix the pool", "2026-12-24")
+
+
+async def test_done_is_kept_when_the_channel_notice_cannot_be_posted(
+    abot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = abot
+    incident = await declare(bot)
+    channel = incident.channel_id or ""
+    await bot.driver.slash(ALICE, channel, f"action Rotate the keys <@{DAVE}|dave> 2026-12-01")
+    [dm] = await eventually(lambda: dms(bot, DAVE))
+    bot.workspace.fail_next(
+        "chat.postMessage", "is_archived", when=lambda args: args.get("channel") == channel
+    )
+    with caplog.at_level(logging.WARNING, logger="bot.integrations.slack"):
+        await bot.driver.click(DAVE, "action_item_done", channel_id=dm.channel, message_ts=dm.ts)  # type: ignore[attr-defined]
+        await eventually(lambda: "action item #1: could not post to" in caplog.text)
+    assert f"could not post to {channel}: chat.postMessage failed: is_archived" in caplog.text
+    response = await bot.driver.slash(ALICE, GENERAL, "actions")
+    assert "Open action items: none" in response.body

@@ -141,6 +141,17 @@ class SlackGateway:
         data = await self._call("chat.postMessage", **args)
         return str(data["ts"])
 
+    async def post_or_log(
+        self, channel: str, message: Message, about: str, thread_ts: str | None = None
+    ) -> bool:
+        """For a notice whose loss must not stop the work that sends it: a failure is logged, not raised."""
+        try:
+            await self.post(channel, message, thread_ts=thread_ts)
+        except SlackFailure as failure:
+            log.warning("%s: could not post to %s: %s", about, channel, failure)
+            return False
+        return True
+
     async def update(self, channel: str, ts: str, message: Message) -> None:
         await self._call("chat.update", channel=channel, ts=ts, text=message.text, blocks=message.blocks)
 

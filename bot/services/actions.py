@@ -81,9 +81,10 @@ class ActionItems:
             self.now(),
         )
         if incident.channel_id:
-            await self._post(
+            await self.slack.post_or_log(
                 incident.channel_id,
                 notice(f":white_check_mark: <@{user}> did action item #{item.id}: {ui.escape(item.text)}"),
+                f"action item #{item.id}",
             )
         return f"Action item #{item.id} is done."
 
@@ -106,7 +107,7 @@ class ActionItems:
         if item.owner:
             await self._dm(item.owner, message)
         if incident.channel_id:
-            await self._post(incident.channel_id, message)
+            await self.slack.post_or_log(incident.channel_id, message, f"action item #{item.id}")
         await self._schedule(item, self.now() + REMIND_EVERY)
 
     async def _schedule(self, item: ActionItem, at: datetime) -> None:
@@ -118,9 +119,3 @@ class ActionItems:
             await self.slack.direct_message(user, message)
         except SlackFailure as failure:
             log.warning("could not DM %s about an action item: %s", user, failure)
-
-    async def _post(self, channel: str, message: ui.Message) -> None:
-        try:
-            await self.slack.post(channel, message)
-        except SlackFailure as failure:
-            log.warning("could not post an action item to %s: %s", channel, failure)

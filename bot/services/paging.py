@@ -356,10 +356,7 @@ class Paging(IncidentHooks):
 
     async def _tell(self, incident: Incident, text: str) -> None:
         if incident.channel_id:
-            try:
-                await self.slack.post(incident.channel_id, notice(text))
-            except SlackFailure as failure:
-                log.warning("incident %s: could not post %r: %s", incident.id, text, failure)
+            await self.slack.post_or_log(incident.channel_id, notice(text), f"incident {incident.id} paging")
 
     def _provider_severity(self, incident: Incident) -> str:
         ids = [s.id for s in self.config.severities]

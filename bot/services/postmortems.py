@@ -4,7 +4,6 @@ chased when late (draft, review, publish) with durable timers."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -12,8 +11,8 @@ from typing import Any, ClassVar
 
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
-from bot.integrations.slack import SlackFailure, SlackGateway
-from bot.messages import Message, notice
+from bot.integrations.slack import SlackGateway
+from bot.messages import notice
 from bot.postmortem.compile import Facts, compile_postmortem, file_name, summary_message
 from bot.postmortem.nudges import offer, overdue_stage
 from bot.postmortem.store import PUBLISHED, REVIEWED, ActionItemStore, Postmortem, PostmortemStore
@@ -22,8 +21,6 @@ from bot.services.paging import SLACK_USER
 from bot.store import IncidentStore, NewEvent
 from bot.templating import Templates
 from bot.timers import Scheduler, Timer
-
-log = logging.getLogger(__name__)
 
 DUE = "postmortem_due"
 STAGES = ("draft", "review", "publish")
@@ -157,13 +154,16 @@ class Postmortems(IncidentHooks):
             {"path": str(path)},
         )
         summary = summary_message(facts)
+        about = f"post-mortem of incident {incident.id}"
         if incident.channel_id:
             await self.slack.upload_text(
                 incident.channel_id, name, document, f"Post-mortem of {incident.reference}"
             )
-            await self._post(incident.channel_id, summary)
+            await self.slack.post_or_log(incident.channel_id, summary, about)
         if incident.announcement_channel:
-            await self._post(incident.announcement_channel, summary, incident.announcement_ts)
+            await self.slack.post_or_log(
+                incident.announcement_channel, summary, about, incident.announcement_ts
+            )
         return f"Published the post-mortem of {incident.reference} ({name})."
 
     async def remind(self, timer: Timer) -> None:
@@ -178,7 +178,9 @@ class Postmortems(IncidentHooks):
             "publish": postmortem.status != PUBLISHED,
         }.get(stage, False)
         if late and incident.channel_id:
-            await self._post(incident.channel_id, overdue_stage(incident, stage))
+            await self.slack.post_or_log(
+                incident.channel_id, overdue_stage(incident, stage), f"post-mortem of incident {incident.id}"
+            )
 
     # -- plumbing --------------------------------------------------------------------------------------
     async def _event(
@@ -188,10 +190,6 @@ class Postmortems(IncidentHooks):
 
     async def _tell(self, incident: Incident, text: str) -> None:
         if incident.channel_id:
-            await self._post(incident.channel_id, notice(text))
-
-    async def _post(self, channel: str, message: Message, thread_ts: str | None = None) -> None:
-        try:
-            await self.slack.post(channel, message, thread_ts=thread_ts)
-        except SlackFailure as failure:
-            log.warning("could not post the post-mortem to %s: %s", channel, failure)
+            await self.slack.post_or_log(
+                incident.channel_id, notice(text), f"post-mortem of incident {incident.id}"
+            )
