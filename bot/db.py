@@ -24,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import CursorResult, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection, make_url
@@ -222,20 +223,28 @@ def _delivery_key(key: str) -> str:
 
 
 async def claim(session: AsyncSession, key: str) -> bool:
-    """True if this call recorded `key`, False if any process (replica) had already recorded it.
+    """True if this call recorded `key`, False if any process (replica) had already recorded it; the
+    claim commits or rolls back with the caller's transaction."""
+    return await insert_new(session, DeliveryRow, "key", key=_delivery_key(key), created_at=datetime.now(UTC))
 
-    ON CONFLICT DO NOTHING makes the check and the insert one statement: on Postgres a concurrent claim
-    of the same key waits for the first transaction and then inserts nothing. The claim commits or rolls
-    back with the caller's transaction.
-    """
-    dialect = session.get_bind().dialect.name
+
+def dialect_insert(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:
+    """The INSERT construct that knows ON CONFLICT for this database (both dialects spell it alike)."""
     inserts = {"postgresql": pg_insert, "sqlite": sqlite_insert}
     if dialect not in inserts:
-        raise NotImplementedError(f"claim() supports PostgreSQL and SQLite, not {dialect}")
+        raise NotImplementedError(f"incidentbot supports PostgreSQL and SQLite, not {dialect}")
+    return inserts[dialect]
+
+
+async def insert_new(session: AsyncSession, entity: Any, unique: str, **values: Any) -> bool:
+    """INSERT … ON CONFLICT (unique) DO NOTHING in the caller's transaction; True when this call inserted.
+
+    The check and the insert are one statement: a concurrent insert of the same value (another replica)
+    waits for the first transaction on Postgres and then inserts nothing."""
     statement = (
-        inserts[dialect](DeliveryRow)
-        .values(key=_delivery_key(key), created_at=datetime.now(UTC))
-        .on_conflict_do_nothing(index_elements=["key"])
+        dialect_insert(session.get_bind().dialect.name)(entity)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[unique])
     )
     result = cast(CursorResult[Any], await session.execute(statement))
     return result.rowcount == 1

@@ -25,11 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import Store
+from bot.db import Store, insert_new
 from bot.models import TimerRow
 
 log = logging.getLogger(__name__)
@@ -82,21 +80,19 @@ async def add_timer(
 
     The caller kicks the scheduler after its commit when the timer is due now.
     """
-    values = {
-        "kind": kind,
-        "key": key,
-        "incident_id": incident_id,
-        "due_at": due_at,
-        "payload": payload or {},
-        "status": PENDING,
-        "attempts": 0,
-        "created_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(TimerRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    result: CursorResult[Any] = await session.execute(statement)  # type: ignore[assignment]
-    return result.rowcount == 1
+    return await insert_new(
+        session,
+        TimerRow,
+        "key",
+        kind=kind,
+        key=key,
+        incident_id=incident_id,
+        due_at=due_at,
+        payload=payload or {},
+        status=PENDING,
+        attempts=0,
+        created_at=now,
+    )
 
 
 class TimerStore(Store):

@@ -7,10 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.db import Store
+from bot.db import Store, insert_new
 from bot.models import ActionItemRow, PostmortemRow
 
 OPEN, DONE = "open", "done"
@@ -138,12 +136,15 @@ class PostmortemStore(Store):
     async def ensure(self, incident_id: int, now: datetime) -> Postmortem:
         """The incident's post-mortem, created as an empty draft the first time it is asked for."""
         async with self._tx() as session:
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            await session.execute(
-                insert(PostmortemRow)
-                .values(incident_id=incident_id, status=DRAFT, narrative={}, created_at=now, updated_at=now)
-                .on_conflict_do_nothing(index_elements=["incident_id"])
+            await insert_new(
+                session,
+                PostmortemRow,
+                "incident_id",
+                incident_id=incident_id,
+                status=DRAFT,
+                narrative={},
+                created_at=now,
+                updated_at=now,
             )
         found = await self.get(incident_id)
         assert found is not None

@@ -29,8 +29,6 @@ from functools import cache
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Column, Insert, Table, and_, bindparam, case, func, null, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import BindParameter
@@ -39,6 +37,7 @@ from bot.alerts.messages import AlertDigest, Change, alert_message, declare_summ
 from bot.alerts.routing import AlertmanagerConfig, Route, route, runbook_for
 from bot.alerts.webhook import Notification
 from bot.config import AppConfig
+from bot.db import dialect_insert
 from bot.domain import DeclareRequest, DomainError, EventKind, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
@@ -114,7 +113,7 @@ def upsert_statement(dialect: str) -> Insert:
     Postgres and SQLite both evaluate every SET expression against the row as it was, so `prev_*` get
     the old values and RETURNING hands back old and new state from one statement.
     """
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(dialect)
     row = cast(Table, AlertGroupRow.__table__).c
 
     def param(name: str, column: Column[Any]) -> BindParameter[Any]:
