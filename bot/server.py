@@ -90,26 +90,30 @@ class Runtime:
     async def _socket_connected(self) -> bool:
         return self.socket is not None and await self.socket.client.is_connected()
 
+    async def _slack_error(self) -> str | None:
+        checked_at, error = self._slack_check
+        if time.monotonic() - checked_at > _SLACK_CHECK_TTL or error:
+            error = await self.slack.ping()
+            self._slack_check = (time.monotonic(), error)
+        if self.settings.socket_mode and not error and not await self._socket_connected():
+            error = "the Socket Mode connection to Slack is down (reconnecting)"
+        return error
+
+    async def _prometheus_error(self) -> str | None:
+        return await self.prometheus.ping() if self.prometheus else None
+
     async def health(self) -> dict[str, Any]:
-        """`unhealthy` when the database is gone (nothing can be recorded), `degraded` when Slack is."""
-        checks: dict[str, Any] = {}
-        database_error = await db.ping(self.engine)
-        checks["database"] = {
-            "ok": database_error is None,
-            **({"error": database_error} if database_error else {}),
-        }
-        checked_at, slack_error = self._slack_check
-        if time.monotonic() - checked_at > _SLACK_CHECK_TTL or slack_error:
-            slack_error = await self.slack.ping()
-            self._slack_check = (time.monotonic(), slack_error)
-        if self.settings.socket_mode and not slack_error and not await self._socket_connected():
-            slack_error = "the Socket Mode connection to Slack is down (reconnecting)"
-        checks["slack"] = {"ok": slack_error is None, **({"error": slack_error} if slack_error else {})}
-        prometheus_error = await self.prometheus.ping() if self.prometheus else None
-        checks["prometheus"] = {
-            "ok": prometheus_error is None,
-            "configured": self.prometheus is not None,
-            **({"error": prometheus_error} if prometheus_error else {}),
+        """`unhealthy` when the database is gone (nothing can be recorded), `degraded` when Slack is.
+
+        The checks run side by side: one after another, a hanging Slack (3 s) and Prometheus (3.5 s)
+        would outlast the Docker health check's 4 s and get a merely degraded bot restarted."""
+        database_error, slack_error, prometheus_error = await asyncio.gather(
+            db.ping(self.engine), self._slack_error(), self._prometheus_error()
+        )
+        checks = {
+            "database": _check(database_error),
+            "slack": _check(slack_error),
+            "prometheus": _check(prometheus_error, configured=self.prometheus is not None),
         }
         if database_error:
             status = "unhealthy"
@@ -118,6 +122,10 @@ class Runtime:
         else:
             status = "healthy"
         return {"status": status, "checks": checks}
+
+
+def _check(error: str | None, **facts: Any) -> dict[str, Any]:
+    return {"ok": error is None, **facts, **({"error": error} if error else {})}
 
 
 async def build_runtime(
@@ -148,11 +156,12 @@ async def build_runtime(
         prometheus,
         now,
     )
-    actions = ActionItems(config, ActionItemStore(sessions), store, scheduler, slack, now)
+    action_items = ActionItemStore(sessions)
+    actions = ActionItems(config, action_items, store, scheduler, slack, now)
     postmortems = Postmortems(
         config,
         PostmortemStore(sessions),
-        ActionItemStore(sessions),
+        action_items,
         store,
         scheduler,
         slack,

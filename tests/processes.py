@@ -28,6 +28,15 @@ def refusing_port() -> Iterator[int]:
         yield int(held.getsockname()[1])
 
 
+@contextmanager
+def hanging_port() -> Iterator[int]:
+    """Accepts connections (kernel backlog) and never answers: a wedged server."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen(1024)
+        yield int(held.getsockname()[1])
+
+
 def wait_ready(
     url: str, process: subprocess.Popen[bytes], error: type[Exception], name: str, timeout: float
 ) -> None:

@@ -14,7 +14,7 @@ from bot.domain import EventKind
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, GENERAL, BotUnderTest, bot_settings, running_bot
-from tests.processes import refusing_port
+from tests.processes import hanging_port, refusing_port
 from tests.test_lifecycle import declare, latest_view, local_day
 
 
@@ -355,3 +355,24 @@ async def test_healthz_explains_a_slack_url_that_answers_with_something_else(
         "ok": False,
         "error": f"auth.test failed at {standin.url}not-the-api/: HTTP 404, not a Slack API answer",
     }
+
+
+async def test_healthz_answers_within_the_docker_check_when_slack_and_prometheus_hang(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> None:
+    """The Docker health check gives up after 4 s; a degraded bot must still say so in time."""
+    with hanging_port() as slack_port, hanging_port() as prometheus_port:
+        settings = bot_settings(
+            database_url,
+            standin,
+            slack_api_url=f"http://127.0.0.1:{slack_port}/api/",
+            prometheus_url=f"http://127.0.0.1:{prometheus_port}",
+        )
+        started = time.monotonic()
+        status, report = await _health(settings, app_config, standin)
+        took = time.monotonic() - started
+    assert status == 200 and report["status"] == "degraded"
+    assert report["checks"]["database"] == {"ok": True}
+    assert report["checks"]["slack"]["error"].startswith("no answer from")
+    assert report["checks"]["prometheus"]["error"].startswith("Prometheus unreachable (no answer within")
+    assert took < 4, took

@@ -7,7 +7,6 @@ were backfilled, so agreement to 1e-9 shows the bot asks the right questions and
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -22,6 +21,7 @@ from bot.slo.model import BURN_WINDOWS, SLOStatus
 from bot.slo.prometheus import PrometheusClient, PrometheusQueryError, PrometheusUnreachable
 from bot.slo.specs import load_slos
 from tests.fixtures_prometheus import RunningPrometheus
+from tests.processes import hanging_port
 from tests.slo_data import (
     CHECKOUT_ERR_RESET,
     CHECKOUT_OK_RESET,
@@ -326,11 +326,9 @@ async def test_unreachable_prometheus_reports_on_every_slo_fast(unreachable_prom
 
 @pytest.fixture
 def hanging_url() -> Iterator[str]:
-    """A socket that accepts connections (kernel backlog) and never answers: a wedged Prometheus."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(1024)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    """A wedged Prometheus."""
+    with hanging_port() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 async def test_unresponsive_prometheus_is_reported_within_five_seconds(hanging_url: str) -> None:
