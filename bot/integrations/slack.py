@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,15 +68,11 @@ class SlackGateway:
         self._bot_user_id: str | None = None
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        try:
+        with _failures_as(method):
             if method in _READ_METHODS:
                 response = await self.client.api_call(method, http_verb="GET", params=kwargs)
             else:
                 response = await self.client.api_call(method, json=kwargs)
-        except SlackApiError as exc:
-            raise SlackFailure(method, slack_error_of(exc)) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise SlackFailure(method, f"Slack unreachable ({type(exc).__name__}: {exc})") from exc
         return response.data if isinstance(response.data, dict) else {}
 
     async def ping(self, within_s: float = 3.0) -> str | None:
@@ -207,14 +205,10 @@ class SlackGateway:
         self, channel: str, filename: str, content: str, title: str, thread_ts: str | None = None
     ) -> None:
         """A long text (runbook output, a post-mortem) as a file in the channel, under `thread_ts`."""
-        try:
+        with _failures_as("files.uploadV2"):
             await self.client.files_upload_v2(
                 channel=channel, filename=filename, content=content, title=title, thread_ts=thread_ts
             )
-        except SlackApiError as exc:
-            raise SlackFailure("files.uploadV2", slack_error_of(exc)) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise SlackFailure("files.uploadV2", f"Slack unreachable ({type(exc).__name__}: {exc})") from exc
 
     async def display_names(self, users: set[str]) -> dict[str, str]:
         """Slack id -> the name people know them by; anyone Slack cannot tell us about is left out."""
@@ -265,6 +259,17 @@ _READ_METHODS = {
     "users.info",
 }
 """Methods Slack serves over GET with query arguments; all others take a JSON body."""
+
+
+@contextmanager
+def _failures_as(method: str) -> Iterator[None]:
+    """Slack's refusals and network errors, as the one SlackFailure the services handle."""
+    try:
+        yield
+    except SlackApiError as exc:
+        raise SlackFailure(method, slack_error_of(exc)) from exc
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise SlackFailure(method, f"Slack unreachable ({type(exc).__name__}: {exc})") from exc
 
 
 def slack_error_of(exc: SlackApiError) -> str:
