@@ -293,3 +293,22 @@ async def test_the_cli_prints_the_same_post_mortem(
     assert (tmp_path / f"{incident.created_at:%Y-%m-%d}-inc-{incident.id}-checkout-is-down.md").exists()
     assert await asyncio.to_thread(run, ["postmortem", "show", "999"]) == 1
     assert await asyncio.to_thread(run, ["postmortem", "show", "nope"]) == 2
+
+
+async def test_a_refused_upload_still_publishes_and_says_what_failed(
+    pm_bot: tuple[BotUnderTest, Clock], tmp_path: Path
+) -> None:
+    bot, _ = pm_bot
+    incident = await declare(bot, severity={"value": "SEV3"})
+    await bot.runtime.incidents.resolve(incident.id, "Restarted", ALICE)
+    bot.workspace.fail_next("files.getUploadURLExternal", "not_allowed_token_type")
+    said = await bot.runtime.postmortems.publish(incident.id, ALICE)
+    [path] = (tmp_path / "postmortems").glob("*.md")
+    assert said == (
+        f"Published the post-mortem of {incident.reference} ({path.name}). Slack refused the file upload "
+        f"(not_allowed_token_type); the document is at {path}."
+    )
+    assert (await bot.runtime.postmortems.store.get(incident.id)).status == "published"  # type: ignore[union-attr]
+    header = f"Post-mortem · {incident.reference} · {incident.title}"
+    for channel in (incident.channel_id or "", ANNOUNCEMENTS):
+        assert any(header in message_text(m) for m in bot.workspace.messages(channel)), channel

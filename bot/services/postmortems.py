@@ -4,6 +4,7 @@ chased when late (draft, review, publish) with durable timers."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any, ClassVar
 
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
-from bot.integrations.slack import SlackGateway
+from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.postmortem.compile import Facts, compile_postmortem, file_name, summary_message
 from bot.postmortem.nudges import offer, overdue_stage
@@ -21,6 +22,8 @@ from bot.services.paging import SLACK_USER
 from bot.store import IncidentStore, NewEvent
 from bot.templating import Templates
 from bot.timers import Scheduler, Timer
+
+log = logging.getLogger(__name__)
 
 DUE = "postmortem_due"
 STAGES = ("draft", "review", "publish")
@@ -155,16 +158,21 @@ class Postmortems(IncidentHooks):
         )
         summary = summary_message(facts)
         about = f"post-mortem of incident {incident.id}"
+        not_uploaded = ""
         if incident.channel_id:
-            await self.slack.upload_text(
-                incident.channel_id, name, document, f"Post-mortem of {incident.reference}"
-            )
+            try:
+                await self.slack.upload_text(
+                    incident.channel_id, name, document, f"Post-mortem of {incident.reference}"
+                )
+            except SlackFailure as failure:  # published all the same: the file is written, the event recorded
+                log.warning("%s: could not upload %s: %s", about, name, failure)
+                not_uploaded = f" Slack refused the file upload ({failure.error}); the document is at {path}."
             await self.slack.post_or_log(incident.channel_id, summary, about)
         if incident.announcement_channel:
             await self.slack.post_or_log(
                 incident.announcement_channel, summary, about, incident.announcement_ts
             )
-        return f"Published the post-mortem of {incident.reference} ({name})."
+        return f"Published the post-mortem of {incident.reference} ({name}).{not_uploaded}"
 
     async def remind(self, timer: Timer) -> None:
         incident = await self.incidents.get(int(timer.payload["incident_id"]))
