@@ -199,10 +199,8 @@ class IncidentStore(db.Store):
                     select(IncidentRow).where(*window).order_by(IncidentRow.created_at, IncidentRow.id)
                 )
             ).all()
-            holders: dict[int, dict[str, str]] = {}
             assignments = await session.scalars(select(RoleAssignmentRow).join(IncidentRow).where(*window))
-            for assignment in assignments.all():
-                holders.setdefault(assignment.incident_id, {})[assignment.role] = assignment.user_id
+            holders = _holders(assignments.all())
             return [_incident(row, holders.get(row.id, {})) for row in rows]
 
     async def timelines(self, incident_ids: Sequence[int]) -> dict[int, list[TimelineEvent]]:
@@ -259,8 +257,13 @@ async def _roles(session: AsyncSession, incident_ids: list[int]) -> dict[int, di
     rows = await session.scalars(
         select(RoleAssignmentRow).where(RoleAssignmentRow.incident_id.in_(incident_ids))
     )
+    return _holders(rows.all())
+
+
+def _holders(assignments: Sequence[RoleAssignmentRow]) -> dict[int, dict[str, str]]:
+    """incident id -> role -> user, from role assignment rows."""
     holders: dict[int, dict[str, str]] = {}
-    for row in rows.all():
+    for row in assignments:
         holders.setdefault(row.incident_id, {})[row.role] = row.user_id
     return holders
 
