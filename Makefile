@@ -2,7 +2,7 @@
 #   make run     migrate the database, then run the bot (reads .env / the environment); without
 #                SLACK_BOT_TOKEN: the local sandbox at http://127.0.0.1:3000/sandbox
 #   make test    install the test extras and the test binaries (Prometheus, Alertmanager, Chromium), run pytest
-#   make lint    ruff check + ruff format --check
+#   make lint    ruff check + ruff format --check + lint-imports (the layering contracts)
 #   make bench   run every bench/*.py
 #   make clean   remove the virtualenv and caches (keeps your incidentbot.db)
 # Variables: PYTHON (interpreter used to create the venv), PYTEST_ARGS (passed to pytest).
@@ -52,8 +52,10 @@ run: $(STAMP)
 test-deps:
 	bash scripts/install-test-deps.sh
 
-# pytest's own exit code is the result (5 = no tests collected is a failure, not success).
+# The layering contracts first (a second), then pytest, whose own exit code is the result (5 = no tests
+# collected is a failure, not success).
 test: $(TEST_STAMP) test-deps
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 # Both checks always run, so one pass shows every problem; fails if either does.
@@ -61,6 +63,7 @@ lint: $(TEST_STAMP)
 	@status=0; \
 	echo "$(BIN)/ruff check $(LINT_PATHS)"; $(BIN)/ruff check $(LINT_PATHS) || status=1; \
 	echo "$(BIN)/ruff format --check $(LINT_PATHS)"; $(BIN)/ruff format --check $(LINT_PATHS) || status=1; \
+	echo "$(BIN)/lint-imports"; $(BIN)/lint-imports --no-cache || status=1; \
 	exit $$status
 
 bench: $(TEST_STAMP) test-deps

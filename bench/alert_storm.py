@@ -30,10 +30,10 @@ import aiohttp
 from _bot import bot_process, cpu_seconds, percentile
 from sqlalchemy import func, select
 
-from bot import db
-from bot.models import AlertGroupRow, IncidentRow, TimerRow
-from bot.services.alerts import JOB, declare_key
+from bot.services.alert_groups import JOB, declare_key
 from bot.standin import Workspace, start_standin
+from bot.store import db
+from bot.store.models import AlertGroupRow, IncidentRow, TimerRow
 from bot.timers import FAILED, PENDING, RUNNING
 
 ROOT = Path(__file__).resolve().parent.parent

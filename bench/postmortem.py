@@ -23,8 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._bot import percentile
 from bot.config import AppConfig, Service
 from bot.domain import TimelineEvent
-from bot.postmortem.compile import NARRATIVE, Facts, compile_postmortem, summary_message
+from bot.postmortem.compile import compile_postmortem
+from bot.postmortem.facts import NARRATIVE, Facts
 from bot.postmortem.store import ActionItem
+from bot.postmortem.summary import summary_message
 from bot.standin.blockkit import validate_message
 from bot.templating import Templates
 from tests.test_postmortem_compile import DECLARED, SCRIPT, make_incident

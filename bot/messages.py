@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.config import COMMANDER_ROLE, AppConfig, format_duration
 from bot.domain import Incident
-from bot.templating import Templates, escape_mrkdwn, format_local, human_duration, status_label, user_mention
+from bot.formatting import escape_mrkdwn, format_duration, human_duration, status_label, user_mention
+from bot.settings import COMMANDER_ROLE, IncidentSettings
+from bot.templating import Templates, format_local
 
 HEADER_LIMIT = 150
 TEXT_LIMIT = 3000
@@ -190,26 +191,26 @@ def _channel(incident: Incident) -> str:
     return "no channel yet"
 
 
-def _severity_text(incident: Incident, config: AppConfig) -> str:
+def _severity_text(incident: Incident, config: IncidentSettings) -> str:
     severity = config.severity(incident.severity)
     if severity is None:
         return escape_mrkdwn(incident.severity)
     return f"{escape_mrkdwn(severity.label)}\nRespond within {format_duration(severity.response_target)}"
 
 
-def _severity_short(incident: Incident, config: AppConfig) -> str:
+def _severity_short(incident: Incident, config: IncidentSettings) -> str:
     severity = config.severity(incident.severity)
     return severity.label if severity else incident.severity
 
 
-def _is_resolved(incident: Incident, config: AppConfig) -> bool:
+def _is_resolved(incident: Incident, config: IncidentSettings) -> bool:
     return incident.status == config.resolved_status
 
 
 # -- the incident channel ------------------------------------------------------------------------------
 
 
-def incident_summary(incident: Incident, config: AppConfig) -> Message:
+def incident_summary(incident: Incident, config: IncidentSettings) -> Message:
     """The pinned message: everything a late joiner needs, plus the buttons to act on it."""
     resolved = _is_resolved(incident, config)
     service = config.service(incident.service)
@@ -276,7 +277,7 @@ def _actions(incident: Incident, resolved: bool) -> dict[str, Any]:
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}
 
 
-def topic(incident: Incident, config: AppConfig) -> str:
+def topic(incident: Incident, config: IncidentSettings) -> str:
     """Channel topics take no formatting or mentions, so this is plain text only."""
     text = (
         f"{incident.reference} · {_severity_short(incident, config)} · "
@@ -293,7 +294,7 @@ def channel_created_link(incident: Incident) -> str:
 
 
 def announcement(
-    incident: Incident, config: AppConfig, templates: Templates, now: datetime | None = None
+    incident: Incident, config: IncidentSettings, templates: Templates, now: datetime | None = None
 ) -> Message:
     rendered = templates.render(
         "announcement.md.j2",
@@ -345,7 +346,9 @@ def update_preview(rendered: dict[str, str], max_blocks: int = MODAL_BLOCKS - 20
 # -- lists, help and small confirmations ---------------------------------------------------------------
 
 
-def incident_list(incidents: list[Incident], config: AppConfig, now: datetime | None = None) -> Message:
+def incident_list(
+    incidents: list[Incident], config: IncidentSettings, now: datetime | None = None
+) -> Message:
     if not incidents:
         return Message("No open incidents.", [section(":white_check_mark: No open incidents.")])
     now = now or datetime.now(UTC)

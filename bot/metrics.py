@@ -5,14 +5,22 @@ One registry per running app (not the global one) so several apps in one test pr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.gauges import Gauges
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+@dataclass(frozen=True)
+class Gauges:
+    """State figures counted in the database at scrape time (`bot.server.gauges`)."""
+
+    open_by_severity: dict[str, int]
+    postmortems_overdue: int
+    action_items_open: int
+    action_items_overdue: int
+
 
 _RESOLVE_BUCKETS = (300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600)
 

@@ -13,9 +13,10 @@ from typing import Any
 import jinja2
 
 import bot
-from bot.config import AppConfig, Severity
 from bot.domain import AUDIENCES, Incident, UpdateDraft
-from bot.postmortem.markdown import md_block, md_cell, md_inline, md_quote
+from bot.formatting import escape_mrkdwn, human_duration, status_label, to_local, user_mention
+from bot.formatting.markdown import md_block, md_cell, md_inline, md_quote
+from bot.settings import IncidentSettings, Severity
 
 DEFAULT_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 TEMPLATE_SUFFIX = ".j2"
@@ -29,54 +30,13 @@ def bundled_templates_dir() -> Path:
     return Path(bot.__file__).resolve().parent.parent / "templates"
 
 
-def escape_mrkdwn(text: object) -> str:
-    """Slack treats `<…>` as links/mentions, so user text could otherwise ping `<!channel>`."""
-    if text is None:
-        return ""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def human_duration(delta: timedelta | None) -> str:
-    """Two adjacent units at most: an IC wants "1 h 5 min", not "3900 s" or "1 h 5 min 12 s"."""
-    if delta is None:
-        return "—"
-    total = max(0, int(delta.total_seconds()))
-    parts = [
-        (total // 86400, "d"),
-        (total % 86400 // 3600, "h"),
-        (total % 3600 // 60, "min"),
-        (total % 60, "s"),
-    ]
-    first = next((i for i, (value, _) in enumerate(parts) if value), len(parts) - 1)
-    shown = [f"{value} {unit}" for value, unit in parts[first : first + 2] if value]
-    return " ".join(shown) or "0 s"
-
-
-def to_local(dt: datetime, zone: Any) -> datetime:
-    """Stored times are UTC; SQLite may hand them back naive, which still means UTC."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(zone)
-
-
-def format_local(dt: datetime | None, config: AppConfig, fmt: str = DEFAULT_TIME_FORMAT) -> str:
+def format_local(dt: datetime | None, config: IncidentSettings, fmt: str = DEFAULT_TIME_FORMAT) -> str:
     if dt is None:
         return "—"
     return to_local(dt, config.zone).strftime(fmt)
 
 
-def user_mention(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else "—"
-
-
-def status_label(status: str | None) -> str:
-    """Status ids are `snake_case` in config; people read "Investigating"."""
-    if not status:
-        return "—"
-    return status.replace("_", " ").title()
-
-
-def severity_label(severity_id: str | None, config: AppConfig) -> str:
+def severity_label(severity_id: str | None, config: IncidentSettings) -> str:
     """A severity removed from config must still render for incidents declared with it."""
     if not severity_id:
         return "—"
@@ -87,7 +47,7 @@ def severity_label(severity_id: str | None, config: AppConfig) -> str:
 class Templates:
     """One Jinja environment per config; cheap to build, so tests make one per case."""
 
-    def __init__(self, config: AppConfig) -> None:
+    def __init__(self, config: IncidentSettings) -> None:
         self.config = config
         self.bundled_dir = bundled_templates_dir()
         self.override_dir = config.templates_dir
@@ -128,7 +88,7 @@ class Templates:
     def names(self) -> list[str]:
         return sorted(n for n in self.env.list_templates() if n.endswith(TEMPLATE_SUFFIX))
 
-    def check(self) -> list[str]:
+    def check(self, extra_samples: dict[str, dict[str, Any]] | None = None) -> list[str]:
         """Compile every template, then render the ones the bot renders with a sample incident.
 
         Compiling alone misses the common override mistake, a misspelt variable (`incident.titel`),
@@ -139,7 +99,7 @@ class Templates:
             errors.append(f"templates_dir {self.override_dir} is not a directory")
         if not self.bundled_dir.is_dir():
             errors.append(f"bundled templates missing at {self.bundled_dir}")
-        samples = sample_contexts(self.config)
+        samples = {**sample_contexts(self.config), **(extra_samples or {})}
         for name in self.names():
             try:
                 template = self.env.get_template(name)
@@ -159,7 +119,7 @@ class Templates:
         return errors
 
 
-def sample_contexts(config: AppConfig) -> dict[str, dict[str, Any]]:
+def sample_contexts(config: IncidentSettings) -> dict[str, dict[str, Any]]:
     """The contexts the services pass, filled with plausible values, keyed by template name."""
     now = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
     severity: Severity = config.severities[0]
@@ -192,7 +152,4 @@ def sample_contexts(config: AppConfig) -> dict[str, dict[str, Any]]:
         "time_to_resolve": timedelta(minutes=65),
     }
     contexts["announcement.md.j2"] = {key: base[key] for key in ("incident", "config", "now", "severity")}
-    from bot.postmortem.compile import TEMPLATE, postmortem_context, sample_facts  # it renders through us
-
-    contexts[TEMPLATE] = postmortem_context(sample_facts(config))
     return contexts

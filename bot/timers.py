@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import Store, insert_new
-from bot.models import TimerRow
+from bot.store.db import Store, insert_new
+from bot.store.models import TimerRow
 
 log = logging.getLogger(__name__)
 

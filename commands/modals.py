@@ -6,12 +6,13 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.config import AppConfig, format_duration
+from bot.config import AppConfig
 from bot.domain import AUDIENCES, TITLE_MAX, Incident
+from bot.formatting import format_duration
 from bot.messages import truncate
 
 if TYPE_CHECKING:
-    from bot.runbooks.model import Step
+    from bot.runbooks.schema import Step
 
 DECLARE = "declare_incident"
 UPDATE = "post_update"

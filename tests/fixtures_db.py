@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import db
+from bot.store import db
 
 T = TypeVar("T")
 POSTGRES_URL = db.async_url(

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind
-from bot.oncall.config import OnCallConfig
+from bot.oncall.settings import OnCallConfig
 from bot.postmortem.action_text import parse_action, parse_due
 from bot.services.actions import DUE
 from bot.standin import RunningStandin, eventually

@@ -20,14 +20,15 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import db
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident
-from bot.models import AlertGroupRow, DeliveryRow, IncidentRow, TimerRow
 from bot.oncall.schedules import on_call
-from bot.services.alerts import JOB, GroupCommit
+from bot.services.alert_groups import JOB
+from bot.services.group_commit import GroupCommit
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
+from bot.store import db
+from bot.store.models import AlertGroupRow, DeliveryRow, IncidentRow, TimerRow
 from bot.timers import DONE, FAILED, PENDING, RUNNING
 from tests.fixtures_bot import ALICE, BotUnderTest, Clock, bot_settings, running_bot
 

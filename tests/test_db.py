@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import db
-from bot.db import MIGRATION_LOCK
-from bot.models import Base, IncidentRow, TimelineEventRow
+from bot.store import db
+from bot.store.db import MIGRATION_LOCK
+from bot.store.models import Base, IncidentRow, TimelineEventRow
 from tests.fixtures_db import POSTGRES
 
 T0 = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
@@ -74,7 +74,7 @@ async def test_upgrade_reaches_head_and_schema_check_passes(database_url: str, e
 
 
 async def test_migration_creates_exactly_the_models_tables(engine: AsyncEngine) -> None:
-    """The hand-written migration and bot/models.py must not drift apart (types, indexes, constraints)."""
+    """The hand-written migration and bot/store/models.py must not drift apart (types, indexes, keys)."""
 
     def differences(connection: Connection) -> list[object]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from bot.config import AppConfig
-from bot.oncall.config import OnCallConfig, Step
 from bot.oncall.escalation import Position, next_notify, walk
+from bot.oncall.settings import OnCallConfig, Step
 
 SCHEDULE = {
     "id": "primary",

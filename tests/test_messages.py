@@ -18,7 +18,8 @@ from slack_sdk.models.blocks import Block
 from bot import messages
 from bot.config import AppConfig, Service
 from bot.domain import AUDIENCES, Incident, UpdateDraft
-from bot.templating import Templates, bundled_templates_dir, escape_mrkdwn, human_duration
+from bot.formatting import escape_mrkdwn, human_duration
+from bot.templating import Templates, bundled_templates_dir
 
 try:  # written in parallel by another engineer; use it once it exists
     from bot.standin.blockkit import validate_message, validate_view

@@ -15,7 +15,7 @@ import pytest
 
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident
-from bot.oncall.config import OnCallConfig
+from bot.oncall.settings import OnCallConfig
 from bot.services.paging import CONFIRM, CONFIRM_ATTEMPTS, ESCALATE, dedup_key
 from bot.standin import RunningStandin, Workspace, eventually
 from bot.standin.pagers import RunningPagers, start_pager_standins

@@ -15,18 +15,14 @@ from typing import Any
 import pytest
 
 from bot.config import AppConfig, Service
+from bot.config.checks import template_problems
 from bot.domain import EventKind, Incident, TimelineEvent
-from bot.postmortem.compile import (
-    NARRATIVE,
-    BudgetChange,
-    Facts,
-    budget_consumed,
-    compile_postmortem,
-    file_name,
-    summary_message,
-)
-from bot.postmortem.markdown import slack_plain
+from bot.formatting.markdown import slack_plain
+from bot.postmortem.compile import compile_postmortem
+from bot.postmortem.facts import NARRATIVE, Facts, file_name
+from bot.postmortem.figures import BudgetChange, budget_consumed
 from bot.postmortem.store import ActionItem
+from bot.postmortem.summary import summary_message
 from bot.standin.blockkit import validate_message
 from bot.templating import Templates
 
@@ -822,16 +818,16 @@ def test_template_override_directory_replaces_it(config: AppConfig, tmp_path: Pa
     markdown = compile_postmortem(make_facts(config), templates)
 
     assert markdown.startswith("PM INC-12: 35 events\n2026-03-29 01:38:00 CET alert_received\n")
-    assert templates.check() == []
+    assert template_problems(config.model_copy(update={"templates_dir": tmp_path})) == []
 
     (tmp_path / "postmortem.md.j2").write_text("{{ incident.titel }}\n")
-    errors = Templates(config.model_copy(update={"templates_dir": tmp_path})).check()
+    errors = template_problems(config.model_copy(update={"templates_dir": tmp_path}))
     assert len(errors) == 1 and "postmortem.md.j2" in errors[0] and "titel" in errors[0]
 
 
 def test_bundled_template_passes_config_check(config: AppConfig) -> None:
-    assert Templates(config).check() == []
-    assert Templates(AppConfig()).check() == []
+    assert template_problems(config) == []
+    assert template_problems(AppConfig()) == []
 
 
 def test_naive_utc_times_from_sqlite_are_understood(config: AppConfig) -> None:

@@ -15,8 +15,8 @@ import pytest
 from bot.cli import run
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident
-from bot.oncall.config import OnCallConfig
-from bot.runbooks.config import RunbooksConfig
+from bot.oncall.settings import OnCallConfig
+from bot.runbooks.settings import RunbooksConfig
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import (

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident, UpdateDraft
-from bot.oncall.config import OnCallConfig
+from bot.oncall.settings import OnCallConfig
 from bot.services.reminders import REMINDER
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text

@@ -51,20 +51,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.cli import run
 from bot.config import AppConfig
 from bot.domain import DeclareRequest, EventKind
-from bot.postmortem.report import (
-    MET,
-    MISSED,
-    NO_DATA,
-    NO_TARGET,
-    build_report,
-    human,
-    load_report,
-    render_csv,
-    render_json,
-    render_markdown,
-    report_data,
-)
-from bot.postmortem.report_config import ReportConfig
+from bot.postmortem.report import load_report
+from bot.postmortem.report_figures import MET, MISSED, NO_DATA, NO_TARGET, build_report, human
+from bot.postmortem.report_render import render_csv, render_json, render_markdown, report_data
+from bot.postmortem.report_settings import ReportConfig
 from bot.postmortem.store import PUBLISHED, ActionItemStore, PostmortemStore
 from bot.store import IncidentStore, NewEvent
 

@@ -32,9 +32,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.runbooks.execute import CommandResult, Redactor, run_command, step_env
-from bot.runbooks.model import Param, Step
 from bot.runbooks.params import ParamError, argv, preview, resolve_params
 from bot.runbooks.probes import parse_condition, run_check, run_http
+from bot.runbooks.schema import Param, Step
 from bot.slo.prometheus import PrometheusClient
 from tests.fixtures_prometheus import RunningPrometheus
 from tests.processes import refusing_port

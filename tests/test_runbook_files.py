@@ -16,18 +16,10 @@ import pytest
 import yaml
 
 from bot.cli import run
-from bot.runbooks.model import (
-    SECTIONS,
-    Param,
-    Runbook,
-    RunbookError,
-    RunbooksConfig,
-    Step,
-    configured_runbooks,
-    load_runbooks,
-    validate,
-)
+from bot.runbooks.files import RunbookError, configured_runbooks, load_runbooks, validate
 from bot.runbooks.params import preview
+from bot.runbooks.schema import SECTIONS, Param, Runbook, Step
+from bot.runbooks.settings import RunbooksConfig
 from bot.slo.prometheus import PrometheusClient, PrometheusQueryError
 from tests.fixtures_prometheus import RunningPrometheus
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident
-from bot.runbooks.config import RunbooksConfig
+from bot.runbooks.settings import RunbooksConfig
 from bot.standin import RunningStandin, Workspace, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import ALICE, CAROL, GENERAL, BotUnderTest, bot_settings, running_bot

@@ -15,7 +15,6 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot.oncall.config import OnCallConfig
 from bot.oncall.schedules import (
     OVERRIDE,
     OnCallSummary,
@@ -27,6 +26,7 @@ from bot.oncall.schedules import (
     shifts,
     summarize,
 )
+from bot.oncall.settings import OnCallConfig
 
 US = timedelta(microseconds=1)
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from bot import server
 from bot.config import AppConfig
+from bot.server import app as server
 from bot.standin import RunningStandin, eventually
 from bot.standin.entities import Channel
 from tests.fixtures_bot import ALICE, GENERAL, BotUnderTest, bot_settings, start_bot
@@ -56,7 +56,7 @@ async def test_a_handler_still_running_after_the_grace_period_is_cancelled_and_l
     monkeypatch.setattr(server, "SHUTDOWN_GRACE_SECONDS", 0.5)
     bot, runner = await start_bot(bot_settings(database_url, standin), app_config, standin.workspace)
     bot.workspace.rate_limit_next("pins.add", retry_after=30)
-    with caplog.at_level(logging.INFO, logger="bot.inflight"):
+    with caplog.at_level(logging.INFO, logger="bot.server.inflight"):
         took = await _declare_then_stop(bot, runner, "Search is slow")
     assert took < 3
     assert "waiting up to 0.5 s for 1 Slack handler(s) to finish" in caplog.text

@@ -132,7 +132,9 @@ def test_serve_refuses_invalid_slo_specs_with_the_reason(
     (config_file.parent / "slos" / "shop.yml").write_text("version: prometheus/v9\n", encoding="utf-8")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-x")
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
-    monkeypatch.setenv("INCIDENTBOT_DATABASE_URL", f"sqlite+aiosqlite:///{config_file.parent / 'bot.db'}")
+    monkeypatch.setenv(
+        "INCIDENTBOT_DATABASE_URL", f"sqlite+aiosqlite:///{config_file.parent / 'bot.store.db'}"
+    )
     monkeypatch.setenv("INCIDENTBOT_AUTO_MIGRATE", "true")
     assert run(["serve"]) == 2
     assert "problem(s) in SLO specs" in capsys.readouterr().err

@@ -214,10 +214,10 @@ def test_multi_document_files_and_nested_directories_load_in_sorted_order(tmp_pa
 def test_configured_slos_resolves_paths_relative_to_the_config_file(tmp_path: Path) -> None:
     write(tmp_path, "conf/slos/orchestrator.yml", SLOTH_ORCHESTRATOR)
     config = AppConfig.model_validate({"slos": ["slos"]})
-    assert [s.id for s in configured_slos(config, tmp_path / "conf" / "incidentbot.yml")] == [
+    assert [s.id for s in configured_slos(config.slos, tmp_path / "conf" / "incidentbot.yml")] == [
         "orchestrator/requests-success"
     ]
-    assert configured_slos(AppConfig(), tmp_path / "incidentbot.yml") == []
+    assert configured_slos(AppConfig().slos, tmp_path / "incidentbot.yml") == []
 
 
 # --- invalid specs: file, field and reason --------------------------------------------------------

@@ -11,8 +11,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import DeclareRequest, EventKind, Incident
-from bot.models import IncidentRow, RoleAssignmentRow
 from bot.store import IncidentStore, NewEvent
+from bot.store.models import IncidentRow, RoleAssignmentRow
 
 ALICE, BOB, CAROL = "U0ALICE000", "U0BOB00000", "U0CAROL000"
 IC, SCRIBE = "incident_commander", "scribe"

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import TimerRow
 from bot.standin import eventually
+from bot.store.models import TimerRow
 from bot.timers import MAX_ATTEMPTS, Scheduler, Timer, TimerStore
 from tests.fixtures_bot import Clock
 

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import db
+from bot.store import db
 from bot.timers import Scheduler, Timer, TimerStore
 
 QUIET_SECONDS = 4.0

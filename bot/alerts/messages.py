@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.alerts.webhook import Alert, Notification
+from bot.formatting import escape_mrkdwn, human_duration
 from bot.messages import Message, context, fields_sections, section, truncate
-from bot.templating import escape_mrkdwn, human_duration
 
 Change = Literal["opened", "alerts_added", "refired", "resolved"]
 """What a notification changed about its group; only these reach Slack."""

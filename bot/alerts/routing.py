@@ -22,8 +22,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import Field, field_validator, model_validator
 
 from bot.alerts.webhook import Notification
-from bot.config_types import Duration, Strict
 from bot.domain import TITLE_MAX
+from bot.settings import Duration, Strict
 
 log = logging.getLogger(__name__)
 

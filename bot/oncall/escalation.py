@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.oncall.config import Notify, Step
+from bot.oncall.settings import Notify, Step
 
 MAX_NOTIFIES_PER_WALK = 100
 """A repeat with no wait in between still ends (`times` is bounded); this is a second fuse."""

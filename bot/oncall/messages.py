@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.config import AppConfig
 from bot.domain import Incident
+from bot.formatting import escape_mrkdwn, human_duration, status_label
 from bot.messages import (
     Message,
     button,
@@ -13,14 +13,15 @@ from bot.messages import (
     section,
 )
 from bot.oncall.schedules import OnCallSummary
-from bot.templating import escape_mrkdwn, format_local, human_duration, severity_label, status_label
+from bot.settings import IncidentSettings
+from bot.templating import format_local, severity_label
 
 ACTION_ACK = "page_ack"
 ACTION_ESCALATE = "page_escalate"
 LOCAL_TIME = "%a %d %b %H:%M %Z"
 
 
-def page_dm(incident: Incident, reason: str, page_id: int, config: AppConfig) -> Message:
+def page_dm(incident: Incident, reason: str, page_id: int, config: IncidentSettings) -> Message:
     """What wakes someone up: what broke, how bad, where to go, and one click to say "I'm on it"."""
     severity = config.severity(incident.severity)
     target = f" — acknowledge within {human_duration(severity.response_target)}" if severity else ""
@@ -53,7 +54,7 @@ def page_answered(incident: Incident, text: str) -> Message:
     return Message(text, [section(f"*{incident.reference} · {escape_mrkdwn(incident.title)}*\n{text}")])
 
 
-def oncall_summary(summaries: list[OnCallSummary], config: AppConfig) -> Message:
+def oncall_summary(summaries: list[OnCallSummary], config: IncidentSettings) -> Message:
     if not summaries:
         text = "No on-call schedules are configured (see `oncall.schedules` in the config)."
         return Message(text, [section(text)])

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from bot.config_types import Strict, known_zone
+from bot.settings import Strict, known_zone
 
 OVERRIDE = "override"
 """`Shift.source` of a shift that comes from an override (layer shifts carry the layer's name)."""

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Store
-from bot.models import EscalationRow, PageRow
 from bot.oncall.escalation import Position
+from bot.store.db import Store
+from bot.store.models import EscalationRow, PageRow
 
 ACTIVE, ACKNOWLEDGED, EXHAUSTED, CLOSED = "active", "acknowledged", "exhausted", "closed"
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot.domain import Incident
+from bot.formatting import escape_mrkdwn
 from bot.messages import MESSAGE_BLOCKS, Message, button, context, header, section, truncate
 from bot.postmortem.store import ActionItem
-from bot.templating import escape_mrkdwn
 
 ACTION_DONE = "action_item_done"
 escape = escape_mrkdwn

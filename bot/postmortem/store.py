@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import CursorResult, select, update
 
-from bot.db import Store, insert_new
-from bot.models import ActionItemRow, PostmortemRow
+from bot.store.db import Store, insert_new
+from bot.store.models import ActionItemRow, PostmortemRow
 
 OPEN, DONE = "open", "done"
 DRAFT, REVIEWED, PUBLISHED = "draft", "reviewed", "published"

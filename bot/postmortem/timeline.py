@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.config import AppConfig
 from bot.domain import EventKind, Incident, TimelineEvent
-from bot.postmortem.markdown import (
+from bot.formatting import human_duration, status_label
+from bot.formatting.markdown import (
     md_block,
     md_cell,
     md_code,
@@ -24,7 +24,8 @@ from bot.postmortem.markdown import (
     person_name,
     slack_plain,
 )
-from bot.templating import human_duration, severity_label, status_label
+from bot.settings import IncidentSettings
+from bot.templating import severity_label
 
 PROVIDERS = {"pagerduty": "PagerDuty", "opsgenie": "Opsgenie", "slack": "Slack"}
 TIMELINE_TIME = "%Y-%m-%d %H:%M:%S %Z"
@@ -97,7 +98,7 @@ class Entry:
 class Describer:
     """Renders events of one incident; `names` maps Slack user ids to display names."""
 
-    config: AppConfig
+    config: IncidentSettings
     incident: Incident
     names: Mapping[str, str]
     zone: Any = field(init=False)

@@ -28,7 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.runbooks.model import ALWAYS_PASSED_ENV, CREDENTIAL_NAME, OWN_SETTINGS, Step
+from bot.runbooks.fields import ALWAYS_PASSED_ENV, CREDENTIAL_NAME, OWN_SETTINGS
+from bot.runbooks.schema import Step
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from bot.formatting import escape_mrkdwn
 from bot.messages import (
     MESSAGE_BLOCKS,
     TEXT_LIMIT,
@@ -17,8 +18,8 @@ from bot.messages import (
     section,
     truncate,
 )
-from bot.runbooks.model import Runbook, Step
 from bot.runbooks.params import preview
+from bot.runbooks.schema import Runbook, Step
 from bot.runbooks.store import (
     AWAITING_APPROVAL,
     DONE,
@@ -29,7 +30,6 @@ from bot.runbooks.store import (
     RunRecord,
     StepRecord,
 )
-from bot.templating import escape_mrkdwn
 
 ACTION_OPEN = "runbook_open"
 ACTION_RUN = "runbook_run"

@@ -14,7 +14,8 @@ import re
 import shlex
 from collections.abc import Mapping
 
-from bot.runbooks.model import PLACEHOLDER, Step
+from bot.runbooks.fields import PLACEHOLDER
+from bot.runbooks.schema import Step
 
 
 class ParamError(ValueError):

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 import aiohttp
 
 from bot.runbooks.execute import Redactor
-from bot.runbooks.model import Step, parse_condition
+from bot.runbooks.fields import parse_condition
+from bot.runbooks.schema import Step
 from bot.slo.prometheus import PrometheusClient, PrometheusQueryError, PrometheusUnreachable
 
 __all__ = ["BODY_LIMIT", "ProbeResult", "parse_condition", "run_check", "run_http"]

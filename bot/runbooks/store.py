@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import CursorResult, or_, select, update
 
-from bot.db import Store
-from bot.models import RunbookRunRow, RunbookStepRow
+from bot.store.db import Store
+from bot.store.models import RunbookRunRow, RunbookStepRow
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
 AWAITING_APPROVAL, SKIPPED, DONE = "awaiting_approval", "skipped", "done"

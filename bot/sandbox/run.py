@@ -25,12 +25,12 @@ from typing import Any
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot import db
 from bot.config import AppConfig, ConfigError, Settings, load_config
 from bot.integrations.pagers import PagingConfig
 from bot.sandbox.app import Sandbox, add_sandbox_routes
 from bot.server import Runtime, build_runtime, make_web_app
 from bot.standin import RunningStandin, SlackDriver, Workspace, start_standin
+from bot.store import db
 
 HOST = "127.0.0.1"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost"})

@@ -15,284 +15,49 @@ The job does the Slack side (declare, post, status) in the timer worker: retried
 raises, and idempotent where it matters (the declare key is `alert:{group id}:{episode}`). Alertmanager
 only waits for the upsert; notifications arriving together share a commit (`GroupCommit`), so a storm of
 thousands costs one small statement each (bench/alert_storm.py: 10,000 at concurrency 50, ~1,000/s).
+
+The group's row, the change rules and the job payload are in `alert_groups`; `GroupCommit` is in
+`group_commit`; this module is the service that ties them to routing and to Slack.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, TypeVar, cast
 
-from sqlalchemy import Column, Insert, Table, and_, bindparam, case, func, null, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql.elements import BindParameter
 
-from bot.alerts.messages import AlertDigest, Change, alert_message, declare_summary, digest
+from bot.alerts.messages import Change, alert_message, declare_summary, digest
 from bot.alerts.routing import AlertmanagerConfig, Route, route, runbook_for
 from bot.alerts.webhook import Notification
 from bot.config import AppConfig
-from bot.db import dialect_insert
 from bot.domain import DeclareRequest, DomainError, EventKind, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
 from bot.metrics import Metrics
-from bot.models import AlertGroupRow
+from bot.services.alert_groups import (
+    FIRING,
+    JOB,
+    RESOLVED,
+    GroupState,
+    Job,
+    declare_key,
+    detect,
+    job_key,
+    key_hash,
+    upsert_statement,
+)
+from bot.services.group_commit import GroupCommit
 from bot.services.incidents import IncidentService, utcnow
 from bot.store import NewEvent
+from bot.store.models import AlertGroupRow
 from bot.timers import MAX_ATTEMPTS, Scheduler, Timer, add_timer
 
 log = logging.getLogger(__name__)
 
-JOB = "alert_group"
-FIRING, RESOLVED = "firing", "resolved"
 POST_STEP = "post the alert"
-
-
-def key_hash(group_key: str) -> str:
-    """groupKey can be long (every group label, escaped); its digest is a fixed-size unique key."""
-    return hashlib.sha256(group_key.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class GroupState:
-    """A group's row right after the upsert: new values, plus `prev_*` from before it."""
-
-    id: int
-    episode: int
-    status: str
-    prev_status: str | None
-    """None when this notification created the row."""
-    firing: list[str]
-    prev_firing: list[str] | None
-    notifications: int
-    resolved_at: datetime | None
-    incident_id: int | None
-
-    def new_fingerprints(self) -> list[str]:
-        return sorted(set(self.firing) - set(self.prev_firing or []))
-
-
-def detect(state: GroupState, cutoff: datetime) -> Change | None:
-    """What the notification changed; None for a repeat. Must agree with the upsert's episode rule."""
-    if state.prev_status is None:
-        return "opened" if state.status == FIRING else RESOLVED
-    if state.prev_status == RESOLVED and state.status == FIRING:
-        # resolved_at is only written on firing → resolved, so this is the resolution being undone.
-        new_episode = state.resolved_at is None or state.resolved_at < cutoff
-        return "opened" if new_episode else "refired"
-    if state.prev_status == FIRING and state.status == RESOLVED:
-        return RESOLVED
-    if state.status == FIRING and state.new_fingerprints():
-        return "alerts_added"
-    return None
-
-
-def job_key(state: GroupState, change: Change) -> str:
-    """One job per change: a duplicate of the same change (a retry, a replayed notification) adds none."""
-    base = f"alert:{state.id}:{state.episode}:{change}"
-    if change == "opened":
-        return base
-    if change in ("refired", RESOLVED):
-        assert state.resolved_at is not None
-        return f"{base}:{state.resolved_at.isoformat()}"
-    fingerprints = hashlib.sha256(",".join(state.new_fingerprints()).encode()).hexdigest()[:16]
-    return f"{base}:{fingerprints}"
-
-
-@cache
-def upsert_statement(dialect: str) -> Insert:
-    """The group upsert, built once per dialect (its parameters are bound per call): building it per
-    notification costs more CPU than running it.
-
-    Postgres and SQLite both evaluate every SET expression against the row as it was, so `prev_*` get
-    the old values and RETURNING hands back old and new state from one statement.
-    """
-    insert = dialect_insert(dialect)
-    row = cast(Table, AlertGroupRow.__table__).c
-
-    def param(name: str, column: Column[Any]) -> BindParameter[Any]:
-        return bindparam(name, type_=column.type)
-
-    now = param("now", row.last_seen)
-    statement = insert(AlertGroupRow.__table__).values(
-        key_hash=param("key_hash", row.key_hash),
-        group_key=param("group_key", row.group_key),
-        incident_id=null(),
-        action=param("action", row.action),
-        status=param("status", row.status),
-        firing=param("firing", row.firing),
-        prev_status=null(),
-        prev_firing=null(),
-        episode=1,
-        notifications=1,
-        first_seen=now,
-        last_seen=now,
-        resolved_at=param("resolved_at", row.resolved_at),
-    )
-    new = statement.excluded
-    # A group firing again after resolving longer than the refire window ago starts a new episode:
-    # detach it from its incident so the job declares (or attaches to) a new one.
-    new_episode = and_(
-        row.status == RESOLVED,
-        new.status == FIRING,
-        or_(row.resolved_at.is_(None), row.resolved_at < param("cutoff", row.resolved_at)),
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[row.key_hash],
-        set_={
-            "group_key": new.group_key,
-            "action": new.action,
-            "prev_status": row.status,
-            "prev_firing": row.firing,
-            "status": new.status,
-            "firing": new.firing,
-            "notifications": row.notifications + 1,
-            "last_seen": new.last_seen,
-            "resolved_at": case(
-                (and_(row.status == FIRING, new.status == RESOLVED), new.last_seen),
-                else_=row.resolved_at,
-            ),
-            "episode": case((new_episode, row.episode + 1), else_=row.episode),
-            "incident_id": case((new_episode, null()), else_=row.incident_id),
-        },
-    ).returning(
-        row.id,
-        row.episode,
-        row.status,
-        row.prev_status,
-        row.firing,
-        row.prev_firing,
-        row.notifications,
-        row.resolved_at,
-        row.incident_id,
-    )
-
-
-def declare_key(group_id: int, episode: int) -> str:
-    return f"alert:{group_id}:{episode}"
-
-
-@dataclass(frozen=True)
-class Job:
-    """The payload of an `alert_group` timer: which group and change, the route and the alert digest."""
-
-    group_id: int
-    episode: int
-    change: Change
-    action: str
-    rule_index: int
-    severity: str | None
-    service: str | None
-    title: str
-    channel: str | None
-    alert: AlertDigest
-    resolved_for_s: float | None = None
-    """For `refired`: how long the group had been resolved."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "group_id": self.group_id,
-            "episode": self.episode,
-            "change": self.change,
-            "route": {
-                "action": self.action,
-                "rule_index": self.rule_index,
-                "severity": self.severity,
-                "service": self.service,
-                "title": self.title,
-                "channel": self.channel,
-            },
-            "alert": self.alert.to_json(),
-            "resolved_for_s": self.resolved_for_s,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Job:
-        rule = data["route"]
-        return cls(
-            group_id=int(data["group_id"]),
-            episode=int(data["episode"]),
-            change=cast(Change, data["change"]),
-            action=rule["action"],
-            rule_index=int(rule["rule_index"]),
-            severity=rule.get("severity"),
-            service=rule.get("service"),
-            title=rule["title"],
-            channel=rule.get("channel"),
-            alert=AlertDigest.from_json(data["alert"]),
-            resolved_for_s=data.get("resolved_for_s"),
-        )
-
-
-T = TypeVar("T")
-Work = Callable[[AsyncSession], Awaitable[T]]
-
-
-class GroupCommit:
-    """Group commit: works that arrive while a transaction runs go into the next one together, each still
-    its own statements; one transaction at a time per process.
-
-    A transaction costs more than its statements: BEGIN, COMMIT and its WAL sync, the pool's ping, a
-    dozen hops to aiosqlite's thread. Under a storm, 50 concurrent transactions on SQLite spent their
-    time in SQLite's busy handler (which sleeps up to 100 ms between tries: p99 3 s at 157/s); sharing
-    commits took it to ~800/s with p99 ~130 ms, and Postgres from ~700/s to ~1,000/s. Each work is
-    atomic still: a batch commits or fails as a whole (a database error fails every work in it, and the
-    webhook answers 503 so Alertmanager retries them); a work failing for another reason is run again
-    alone, so it cannot fail the others. Replicas on Postgres each commit their own batches; rows are
-    locked in `order` within a batch, so two batches sharing groups cannot deadlock.
-    """
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], max_batch: int = 100) -> None:
-        self.sessions = sessions
-        self.max_batch = max_batch
-        self._lock = asyncio.Lock()
-        self._pending: list[tuple[Work[Any], asyncio.Future[Any], str]] = []
-
-    async def run(self, work: Work[T], order: str = "") -> T:
-        """Run `work` in a shared transaction; within one, works run in `order` (then arrival) order, so
-        two replicas' batches lock the rows they share in the same order and cannot deadlock."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((work, future, order))
-        while not future.done():
-            async with self._lock:
-                if future.done():
-                    break
-                batch = sorted(self._pending[: self.max_batch], key=lambda item: item[2])
-                del self._pending[: self.max_batch]
-                await self._commit([(w, f) for w, f, _ in batch])
-        return future.result()
-
-    async def _commit(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]]) -> None:
-        try:
-            async with self.sessions() as session, session.begin():
-                results = [await work(session) for work, _ in batch]
-        except (SQLAlchemyError, OSError) as exc:  # the database: every notification of the batch is off
-            _fail(batch, exc)
-        except Exception as exc:
-            if len(batch) == 1:
-                _fail(batch, exc)
-            else:
-                for item in batch:  # find the one that breaks, without failing the others
-                    await self._commit([item])
-        except BaseException as exc:  # cancelled: the others must not wait forever
-            _fail(batch, RuntimeError(f"the transaction was interrupted ({type(exc).__name__})"))
-            raise
-        else:
-            for (_, future), result in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
-
-
-def _fail(batch: list[tuple[Work[Any], asyncio.Future[Any]]], exc: Exception) -> None:
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(exc)
 
 
 class AlertDeliveryFailed(Exception):

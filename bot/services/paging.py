@@ -16,18 +16,18 @@ from typing import Any, ClassVar
 
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
+from bot.formatting import escape_mrkdwn, human_duration
 from bot.integrations.pagers import ConfirmsLater, PageReceipt, PagerFailure, PagerProvider
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.metrics import Metrics
-from bot.oncall.config import Notify, Step
 from bot.oncall.escalation import Position, next_notify, walk
 from bot.oncall.messages import page_answered, page_dm
 from bot.oncall.schedules import OnCallSummary, on_call, summarize
+from bot.oncall.settings import Notify, Step
 from bot.oncall.store import ACTIVE, Page, PagingStore
 from bot.services.hooks import Change, IncidentHooks
 from bot.store import IncidentStore, NewEvent
-from bot.templating import escape_mrkdwn, human_duration
 from bot.timers import Scheduler, Timer
 
 log = logging.getLogger(__name__)

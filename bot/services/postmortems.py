@@ -14,9 +14,11 @@ from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
-from bot.postmortem.compile import Facts, compile_postmortem, file_name, summary_message
+from bot.postmortem.compile import compile_postmortem
+from bot.postmortem.facts import Facts, file_name
 from bot.postmortem.nudges import offer, overdue_stage
 from bot.postmortem.store import PUBLISHED, REVIEWED, ActionItemStore, Postmortem, PostmortemStore
+from bot.postmortem.summary import summary_message
 from bot.services.hooks import Change, IncidentHooks
 from bot.services.paging import SLACK_USER
 from bot.store import IncidentStore, NewEvent

@@ -19,9 +19,9 @@ from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
 from bot.runbooks import messages as ui
 from bot.runbooks.execute import Redactor, run_command, step_env
-from bot.runbooks.model import SECTIONS, Runbook, Step
 from bot.runbooks.params import argv, preview, resolve_params
 from bot.runbooks.probes import run_check, run_http
+from bot.runbooks.schema import SECTIONS, Runbook, Step
 from bot.runbooks.store import DONE, FAILED, SKIPPED, SUCCEEDED, RunbookStore, RunRecord, StepRecord
 from bot.services.incidents import IncidentService
 from bot.slo.prometheus import PrometheusClient

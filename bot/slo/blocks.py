@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.config import format_duration
+from bot.formatting import format_duration
 from bot.messages import Message, context, header, section, truncate
 from bot.slo.engine import budget_bar, sparkline
 from bot.slo.model import BURN_WINDOWS, SLOStatus

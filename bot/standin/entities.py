@@ -9,11 +9,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-if TYPE_CHECKING:
-    from bot.standin.state import Workspace
+
+class Workspace(Protocol):
+    """What a record needs of `state.Workspace` to render itself (a protocol, so the two stay acyclic)."""
+
+    team_id: str
+    app_id: str
+    bot_id: str
+    bot_user_id: str
+    web_url: str
+    started_at: float
+
+    def message(self, channel_id: str, ts: str) -> Message | None: ...
 
 
 class SlackError(Exception):

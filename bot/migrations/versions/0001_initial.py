@@ -1,7 +1,7 @@
 """Incidents, role assignments, the append-only timeline and delivery keys.
 
-Written out by hand rather than from bot.models, so this revision keeps meaning the same schema when
-the models change later. Constraint names follow bot.models.NAMING_CONVENTION.
+Written out by hand rather than from bot.store.models, so this revision keeps meaning the same schema when
+the models change later. Constraint names follow bot.store.models.NAMING_CONVENTION.
 
 The timeline is the audit trail: triggers refuse UPDATE and DELETE (and TRUNCATE on Postgres). An
 operator who must purge data (e.g. a legal request) disables the trigger for that one transaction.

@@ -1,6 +1,6 @@
 """Durable timers, escalations, pages and Alertmanager groups.
 
-Written by hand like 0001; constraint names follow bot.models.NAMING_CONVENTION.
+Written by hand like 0001; constraint names follow bot.store.models.NAMING_CONVENTION.
 
 Revision ID: 0002
 Revises: 0001

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli_db import DatabaseUnavailable, read_database
+from bot.cli.db import DatabaseUnavailable, read_database
 from bot.config import AppConfig, Settings
-from bot.config_types import parse_duration
 from bot.postmortem.report import RENDERERS, load_report
 from bot.services.incidents import utcnow
+from bot.settings import parse_duration
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -12,11 +12,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot import cli_postmortem, cli_report, cli_runbook, cli_slo, db
+from bot.cli import postmortem as cli_postmortem
+from bot.cli import report as cli_report
+from bot.cli import runbook as cli_runbook
+from bot.cli import sandbox as sandbox_cli
+from bot.cli import slo as cli_slo
 from bot.config import AppConfig, ConfigError, Settings, load_config
 from bot.runbooks.model import configured_runbooks
-from bot.sandbox import cli as sandbox_cli
 from bot.slo.specs import configured_slos
+from bot.store import db
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -79,16 +83,16 @@ async def _serve(settings: Settings, config: AppConfig) -> int:
 
 
 def _check_config(settings: Settings, path: str | None) -> int:
-    from bot.templating import Templates
+    from bot.config.checks import template_problems
 
     config = _config(settings, path)
     source = Path(path) if path else settings.config
     try:
-        slos = configured_slos(config, source)
+        slos = configured_slos(config.slos, source)
         runbooks = configured_runbooks(config.runbooks, source)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    problems = [f"template: {p}" for p in Templates(config).check()]
+    problems = [f"template: {p}" for p in template_problems(config)]
     problems += [f"paging: {p}" for p in config.paging.problems()]
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from bot.config_types import Duration, Strict
 from bot.oncall.schedules import Schedule, check_unique
+from bot.settings import Duration, Strict
 
 
 class Notify(Strict):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import AppConfig, Settings
-from bot.config_types import format_duration
+from bot.formatting import format_duration
 from bot.runbooks.model import (
     ALWAYS_PASSED_ENV,
     Runbook,

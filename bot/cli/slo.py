@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
-    slos = configured_slos(config, settings.config)
+    slos = configured_slos(config.slos, settings.config)
     if args.slo_command == "rules":
         text = generate_rules(slos)
         if args.output:

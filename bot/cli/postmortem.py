@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli_db import DatabaseUnavailable, Sessions, read_database
+from bot.cli.db import DatabaseUnavailable, Sessions, read_database
 from bot.config import AppConfig, Settings
 from bot.postmortem.compile import Facts, compile_postmortem, file_name
 from bot.postmortem.store import ActionItemStore, PostmortemStore

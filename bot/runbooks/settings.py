@@ -1,6 +1,6 @@
 """The config file's `runbooks:` section.
 
-In a module of its own, importing nothing but `bot.config_types`, so `bot/config.py` can import it for
+In a module of its own, importing nothing but `bot.settings`, so `bot/config/app.py` can import it for
 `AppConfig.runbooks` however the imports are ordered. `bot.runbooks.model` re-exports it.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from bot.config_types import Strict
+from bot.settings import Strict
 
 
 class RunbooksConfig(Strict):

@@ -31,9 +31,9 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.models import DeliveryRow
+from bot.store.models import DeliveryRow
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 """Found next to this module, so it is the same folder in a checkout and in site-packages."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -55,6 +55,10 @@ _ASYNC_DRIVERS = {
 }
 _DELIVERY_KEY_LIMIT = 200  # deliveries.key is String(200)
 _ALEMBIC_LOCK = threading.Lock()
+
+
+DEFAULT_URL = "sqlite+aiosqlite:///./incidentbot.db"
+"""`INCIDENTBOT_DATABASE_URL` when unset (the embedded default); `bot.config.Settings` uses the same."""
 
 
 class SchemaNotMigrated(Exception):

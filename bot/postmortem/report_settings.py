@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from bot.config_types import Duration, Strict, parse_duration
+from bot.settings import Duration, Strict, parse_duration
 
 TIME_METRICS = ("mttd", "mtta", "mttm", "mttr")
 """Mean time to detect, acknowledge, mitigate, resolve (see bot/postmortem/metrics.py)."""

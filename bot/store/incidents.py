@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import db
 from bot.domain import DeclareRequest, DomainError, EventKind, Incident, TimelineEvent
-from bot.models import IncidentRow, RoleAssignmentRow, TimelineEventRow
+from bot.store import db
+from bot.store.models import IncidentRow, RoleAssignmentRow, TimelineEventRow
 
 _INCIDENT_FIELDS = {f.name for f in fields(Incident)} - {"roles"}
 _IDS_PER_QUERY = 1000

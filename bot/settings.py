@@ -1,7 +1,8 @@
-"""Configuration: environment (secrets, URLs) plus one YAML file (people, severities, channels).
+"""Settings that every part of the bot shares: the building blocks of config sections (durations, zones,
+strict models) and the incident's own settings (severities, roles, services, statuses, channels).
 
-Both are validated at start so a typo fails `incidentbot config check` with the field that is wrong,
-instead of surfacing at 3 AM halfway through a declare.
+A leaf: domain packages type their settings against `IncidentSettings` and their own section models, so
+they never import `bot.config`, which composes them all and is the only place that reads files.
 """
 
 from __future__ import annotations
@@ -9,63 +10,46 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import (
-    AliasChoices,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from bot.alerts.routing import AlertmanagerConfig
-from bot.config_types import ConfigError, Duration, Strict, format_duration, known_zone, parse_duration
-from bot.integrations.pagers import PagingConfig
-from bot.oncall.config import OnCallConfig
-from bot.postmortem.config import PostmortemsConfig
-from bot.postmortem.report_config import ReportConfig
-from bot.runbooks.config import RunbooksConfig
-
-__all__ = ["ConfigError", "Duration", "Strict", "format_duration", "parse_duration"]
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-class Settings(BaseSettings):
-    """The contract's environment variables (DESIGN.md)."""
+def parse_duration(value: Any) -> timedelta:
+    """Accept `5m`, `1h`, `24h`, `7d` (what people write in YAML) as well as seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as 30s, 5m, 1h, 7d")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_prefix="INCIDENTBOT_", extra="ignore", populate_by_name=True
-    )
 
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(
-        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
-    )
-    slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
-    slack_api_url: str = "https://slack.com/api/"
-    database_url: str = "sqlite+aiosqlite:///./incidentbot.db"
-    prometheus_url: str | None = None
-    config: Path = Path("./incidentbot.yml")
-    webhook_token: SecretStr | None = None
-    pagerduty_webhook_secret: SecretStr | None = None
-    """Signing secret of the PagerDuty v3 webhook subscription that reports acknowledgements back."""
-    host: str = "0.0.0.0"
-    port: int = 3000
-    auto_migrate: bool = False
-    log_level: str = "INFO"
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
-    @property
-    def socket_mode(self) -> bool:
-        return self.slack_app_token is not None
 
-    def missing_slack_settings(self) -> list[str]:
-        missing = [] if self.slack_bot_token else ["SLACK_BOT_TOKEN"]
-        if not self.socket_mode and not self.slack_signing_secret:
-            missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
-        return missing
+def known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from exc
+    return value
+
+
+class Strict(BaseModel):
+    """Config sections refuse unknown keys (typos) and are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True)
+
+
+class ConfigError(Exception):
+    """A config problem worded for the person who wrote the file."""
 
 
 class Severity(Strict):
@@ -155,8 +139,9 @@ DEFAULT_ROLES = [
 COMMANDER_ROLE = "incident_commander"
 
 
-class AppConfig(Strict):
-    """The YAML file (`INCIDENTBOT_CONFIG`)."""
+class IncidentSettings(Strict):
+    """The top-level keys of the YAML file that describe incidents themselves; `AppConfig` adds the
+    sections of each domain package."""
 
     timezone: str = "UTC"
     severities: list[Severity] = Field(default_factory=lambda: list(DEFAULT_SEVERITIES), min_length=1)
@@ -173,14 +158,6 @@ class AppConfig(Strict):
     """Directory whose templates override the bundled ones, file by file."""
     update_interval_minutes: int = Field(30, ge=1, le=24 * 60)
     """Default for "next update in N minutes" in the status-update modal."""
-    slos: list[Path] = []
-    """SLO spec files or directories (Sloth `prometheus/v1`, OpenSLO v1), relative to this file."""
-    oncall: OnCallConfig = OnCallConfig()
-    paging: PagingConfig = PagingConfig()
-    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
-    runbooks: RunbooksConfig = RunbooksConfig()
-    postmortems: PostmortemsConfig = PostmortemsConfig()
-    report: ReportConfig = ReportConfig()
 
     @field_validator("timezone")
     @classmethod
@@ -198,7 +175,7 @@ class AppConfig(Strict):
         return value
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> AppConfig:
+    def _unique_ids(self) -> IncidentSettings:
         for field, items in (
             ("severities", self.severities),
             ("roles", self.roles),
@@ -210,18 +187,6 @@ class AppConfig(Strict):
                 raise ValueError(f"{field}: duplicate id {', '.join(dupes)}")
         if COMMANDER_ROLE not in {r.id for r in self.roles}:
             raise ValueError(f"roles: the {COMMANDER_ROLE!r} role is required")
-        severities = [s.id for s in self.severities]
-        problems = self.alertmanager.check_references(severities, self.statuses)
-        problems += self.report.problems(severities)
-        for severity, steps in self.oncall.escalation.items():
-            if severity not in severities:
-                problems.append(f"oncall.escalation: unknown severity {severity!r} ({', '.join(severities)})")
-            for number, step in enumerate(steps, start=1):
-                role = step.notify.role if step.notify else None
-                if role and self.role(role) is None:
-                    problems.append(f"oncall.escalation.{severity} step {number}: unknown role {role!r}")
-        if problems:
-            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -251,28 +216,3 @@ class AppConfig(Strict):
 
     def service(self, service_id: str | None) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
-
-
-def config_relative(config_path: Path, path: Path) -> Path:
-    """Paths in the config file are relative to the file, wherever the bot is started from."""
-    return path if path.is_absolute() else config_path.parent / path
-
-
-def load_config(path: Path) -> AppConfig:
-    """Load the YAML file; a missing file means "all defaults" so a first run needs no config."""
-    if not path.exists():
-        return AppConfig()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
-    try:
-        return AppConfig.model_validate(raw)
-    except ValidationError as exc:
-        lines = [f"{path}: {exc.error_count()} problem(s)"]
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            lines.append(f"  {where}: {err['msg']}")
-        raise ConfigError("\n".join(lines)) from exc

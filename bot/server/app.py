@@ -18,17 +18,18 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import commands
-from bot import db, inflight
 from bot.config import AppConfig, Settings, config_relative
-from bot.gauges import current_gauges
 from bot.integrations.pagers import build_providers
 from bot.integrations.slack import SlackGateway, make_client, slack_error_of
 from bot.metrics import Metrics
 from bot.oncall.store import PagingStore
 from bot.postmortem.store import ActionItemStore, PostmortemStore
-from bot.provider_webhooks import add_provider_routes
-from bot.runbooks.model import configured_runbooks
+from bot.runbooks.files import configured_runbooks
 from bot.runbooks.store import RunbookStore
+from bot.server import inflight
+from bot.server.gauges import current_gauges
+from bot.server.provider_webhooks import add_provider_routes
+from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
 from bot.services.incidents import IncidentService, utcnow
@@ -39,10 +40,9 @@ from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService, SLOSnapshots
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.specs import configured_slos
-from bot.store import IncidentStore
+from bot.store import IncidentStore, db
 from bot.templating import Templates
 from bot.timers import Scheduler, TimerStore
-from bot.webhooks import add_webhook_routes
 from commands.deps import Deps
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ async def build_runtime(
     store = IncidentStore(sessions)
     scheduler = Scheduler(TimerStore(sessions), now)
     prometheus = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
-    slo = SLOService(configured_slos(config, settings.config), prometheus, store, now)
+    slo = SLOService(configured_slos(config.slos, settings.config), prometheus, store, now)
     reminders = UpdateReminders(config, store, scheduler, slack, now)
     providers = build_providers(config.paging, os.environ)
     paging = Paging(config, store, PagingStore(sessions), scheduler, slack, providers, metrics, now)

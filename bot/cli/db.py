@@ -10,8 +10,8 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import db
 from bot.config import Settings
+from bot.store import db
 
 T = TypeVar("T")
 Sessions = async_sessionmaker[AsyncSession]

@@ -3,23 +3,15 @@ database at scrape time, so every replica reports the same numbers and a restart
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
-from bot.models import ActionItemRow, IncidentRow, PostmortemRow
+from bot.metrics import Gauges
 from bot.postmortem.store import OPEN, PUBLISHED
-
-
-@dataclass(frozen=True)
-class Gauges:
-    open_by_severity: dict[str, int]
-    postmortems_overdue: int
-    action_items_open: int
-    action_items_overdue: int
+from bot.store.models import ActionItemRow, IncidentRow, PostmortemRow
 
 
 async def current_gauges(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.config_types import Duration, Strict
+from bot.settings import Duration, Strict
 
 
 class PostmortemsConfig(Strict):

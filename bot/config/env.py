@@ -1,0 +1,45 @@
+"""The contract's environment variables (DESIGN.md), read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.store.db import DEFAULT_URL
+
+
+class Settings(BaseSettings):
+    """The contract's environment variables (DESIGN.md)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_prefix="INCIDENTBOT_", extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = DEFAULT_URL
+    prometheus_url: str | None = None
+    config: Path = Path("./incidentbot.yml")
+    webhook_token: SecretStr | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
+    """Signing secret of the PagerDuty v3 webhook subscription that reports acknowledgements back."""
+    host: str = "0.0.0.0"
+    port: int = 3000
+    auto_migrate: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def missing_slack_settings(self) -> list[str]:
+        missing = [] if self.slack_bot_token else ["SLACK_BOT_TOKEN"]
+        if not self.socket_mode and not self.slack_signing_secret:
+            missing.append("SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)")
+        return missing
