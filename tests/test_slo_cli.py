@@ -138,3 +138,54 @@ def test_serve_refuses_invalid_slo_specs_with_the_reason(
     monkeypatch.setenv("INCIDENTBOT_AUTO_MIGRATE", "true")
     assert run(["serve"]) == 2
     assert "problem(s) in SLO specs" in capsys.readouterr().err
+
+
+ZERO_ERRORS = """
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: no-timeouts
+spec:
+  service: search
+  budgetingMethod: Occurrences
+  objectives:
+    - target: 0.999
+  indicator:
+    spec:
+      ratioMetric:
+        counter: true
+        bad:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: http_requests_total{service="search",code="504"}
+        total:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: http_requests_total{service="search"}
+"""
+
+
+def test_gate_passes_a_service_whose_error_series_does_not_exist_yet(
+    with_prometheus: str, config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No `code="504"` series at all (the service never timed out), with traffic: 0 errors, not "no data"."""
+    (config_file.parent / "slos" / "zero.yml").write_text(ZERO_ERRORS, encoding="utf-8")
+    assert run(["slo", "gate", "--service", "search", "--at", with_prometheus]) == 0
+    captured = capsys.readouterr()
+    assert "PASS search/no-timeouts: ok" in captured.out, captured.out
+    assert run(["slo", "report", "--format", "json", "--service", "search", "--at", with_prometheus]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["id"] == "search/no-timeouts")
+    assert row["error_ratio"] == 0.0 and row["budget_remaining"] == 1.0 and row["bad_events"] == 0.0
+
+
+def test_json_report_gives_zero_time_to_exhaustion_for_a_spent_budget(
+    with_prometheus: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["slo", "report", "--format", "json", "--at", with_prometheus]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["id"] == "checkout/availability")
+    assert row["budget_remaining"] < 0  # overspent and still burning
+    assert row["time_to_exhaustion_seconds"] == 0.0
+    assert run(["slo", "report", "--service", "checkout", "--at", with_prometheus]) == 0
+    assert "0.0h" in capsys.readouterr().out

@@ -7,6 +7,7 @@ were backfilled, so agreement to 1e-9 shows the bot asks the right questions and
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -17,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from bot.slo.engine import alert_state, budget_bar, burn_factors, evaluate, sparkline
-from bot.slo.model import BURN_WINDOWS, SLOStatus
+from bot.slo.model import BURN_WINDOWS, SLO, SLOStatus
 from bot.slo.prometheus import PrometheusClient, PrometheusQueryError, PrometheusUnreachable
 from bot.slo.specs import load_slos
 from tests.fixtures_prometheus import RunningPrometheus
@@ -94,7 +95,24 @@ def burns(**values: float | None) -> dict[str, float | None]:
     ],
 )
 def test_alert_state_multiwindow_multi_burn_rate(rates: dict[str, float | None], expected: str) -> None:
-    assert alert_state(rates, MONTH) == expected
+    slo = SLO("api", "availability", objective=0.999, period=MONTH, ratio_query="x")
+    ratios = {window: None if burn is None else burn * 0.001 for window, burn in rates.items()}
+    assert alert_state(ratios, slo) == expected
+
+
+def test_alert_state_compares_like_the_generated_rule_just_above_the_threshold() -> None:
+    """`ratio > (14.4 * 0.001)` as Prometheus evaluates it; dividing by the budget first rounds otherwise."""
+    slo = SLO("api", "availability", objective=0.999, period=MONTH, ratio_query="x")
+    threshold = 14.4 * 0.001  # the product Prometheus computes for the rule's `(14.4 * 0.001)`
+    above = [threshold]
+    while len(above) < 8:
+        above.append(math.nextafter(above[-1], math.inf))
+    calm = {w: 0.0 for w in BURN_WINDOWS}
+    for value in above[1:]:  # the seven values just above the threshold: the rule fires, and so does the bot
+        assert alert_state({**calm, "1h": value, "5m": value}, slo) == "page", value
+    assert alert_state({**calm, "1h": threshold, "5m": threshold}, slo) == "ok"  # `>` is strict in PromQL
+    # The old comparison (burn = ratio / budget > 14.4) disagreed with the rule for some of these values.
+    assert any(not (value / slo.budget > 14.4) for value in above[1:])
 
 
 def test_sparkline_and_budget_bar_rendering() -> None:
@@ -161,7 +179,7 @@ async def test_availability_slo_figures_equal_the_generated_data(
     remaining, burn_1h = 1 - e_period / 0.01, expected_burns["1h"]
     assert status.time_to_exhaustion is not None
     assert close(status.time_to_exhaustion.total_seconds(), remaining * 86400 / burn_1h)
-    assert status.alert == alert_state(expected_burns, DAY)
+    assert status.alert == alert_state({w: b * 0.01 for w, b in expected_burns.items()}, slo)
 
 
 async def test_budget_history_is_the_period_ratio_at_evenly_spaced_instants(

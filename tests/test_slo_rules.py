@@ -50,7 +50,7 @@ def test_generated_rules_for_every_example_pass_promtool_check(promtool: str, tm
     rules.write_text(generate_rules(slos), encoding="utf-8")
     result = run_promtool(promtool, "check", "rules", rules)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {len(slos) * 16} rules found" in result.stdout
+    assert f"SUCCESS: {len(slos) * 17} rules found" in result.stdout
 
 
 def test_shipped_promtool_rule_test_passes(promtool: str) -> None:
@@ -85,6 +85,7 @@ def test_rule_names_and_labels_are_sloths() -> None:
             "slo:current_burn_rate:ratio",
             "slo:period_burn_rate:ratio",
             "slo:period_error_budget_remaining:ratio",
+            "sloth_slo_info",
         ]
         for record in records:
             labels = record["labels"]
@@ -98,11 +99,12 @@ def test_rule_names_and_labels_are_sloths() -> None:
             assert record["expr"] == slo.error_ratio_query(window)
         assert records[len(windows)]["expr"] == f"vector({slo.objective:g})"
         alerts = [r for r in group["rules"] if "alert" in r]
-        assert [(a["alert"].endswith("SLOPageBurn"), a["labels"]["severity"]) for a in alerts] == [
-            (True, "page"),
-            (False, "ticket"),
-        ]
-        assert alerts[1]["alert"].endswith("SLOTicketBurn")
+        assert [a["labels"]["sloth_severity"] for a in alerts] == ["page", "ticket"]
+        if slo.alerting is None:
+            assert alerts[0]["alert"].endswith("SLOPageBurn") and alerts[1]["alert"].endswith("SLOTicketBurn")
+            assert [a["labels"]["severity"] for a in alerts] == ["page", "ticket"]
+        else:  # Sloth's alerting block: its name on both alerts, its labels as written
+            assert {a["alert"] for a in alerts} == {slo.alerting.name}
         assert all(a["annotations"]["summary"] for a in alerts)
 
 

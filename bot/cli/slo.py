@@ -144,8 +144,10 @@ def _render(statuses: list[SLOStatus], fmt: str) -> str:
                     **status_data(s),
                     "compliant": compliant(s),
                     "burn_rates": s.burn_rates,
+                    "bad_events": s.bad_events,
+                    "total_events": s.total_events,
                     "time_to_exhaustion_seconds": s.time_to_exhaustion.total_seconds()
-                    if s.time_to_exhaustion
+                    if s.time_to_exhaustion is not None
                     else None,
                 }
                 for s in statuses

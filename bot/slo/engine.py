@@ -69,22 +69,24 @@ def burn_factors(period: timedelta) -> dict[str, float]:
     return {rule.long: float(rule.budget_share * seconds / window_seconds(rule.long)) for rule in ALERT_RULES}
 
 
-def alert_state(burn_rates: dict[str, float | None], period: timedelta) -> AlertState:
+def alert_state(error_ratios: dict[str, float | None], slo: SLO) -> AlertState:
     """Page or ticket when any pair fires; "ok" only when every pair could be checked.
 
-    A pair with a window lacking data can neither fire nor prove calm, so a quiet or stale service reads
-    "no data" instead of a reassuring "ok".
+    Compares each window's error ratio with `factor * budget` exactly as the generated rule does
+    (`ratio > (14.4 * 0.001)`), not the burn rate with the factor: dividing first rounds differently, and
+    the bot would then stay calm for values at which Prometheus already fires. A pair with a window lacking
+    data can neither fire nor prove calm, so a quiet or stale service reads "no data", not "ok".
     """
-    factors = burn_factors(period)
+    factors = burn_factors(slo.period)
     fired: set[str] = set()
     unknown = False
     for rule in ALERT_RULES:
-        long_burn, short_burn = burn_rates.get(rule.long), burn_rates.get(rule.short)
-        if long_burn is None or short_burn is None:
+        long_ratio, short_ratio = error_ratios.get(rule.long), error_ratios.get(rule.short)
+        if long_ratio is None or short_ratio is None:
             unknown = True
             continue
-        factor = factors[rule.long]
-        if long_burn > factor and short_burn > factor:
+        threshold = slo.alert_threshold(factors[rule.long])
+        if long_ratio > threshold and short_ratio > threshold:
             fired.add(rule.severity)
     if "page" in fired:
         return "page"
@@ -145,7 +147,7 @@ async def _evaluate_one(
         figures = {"period": ratio_period}
         figures.update({window: slo.error_ratio_query(window) for window in BURN_WINDOWS})
         if slo.error_query and slo.total_query:
-            figures["bad"] = slo.query(slo.error_query, period)
+            figures["bad"] = slo.bad_query(period)
             figures["total"] = slo.query(slo.total_query, period)
         jobs: dict[str, Callable[[], Awaitable[Any]]] = {"figures": lambda: client.query_figures(figures, at)}
         instants: list[datetime] = []
@@ -181,8 +183,9 @@ async def _evaluate_one(
             return None
         return value * seconds if slo.counts_are_rates else value
 
+    error_ratios = {window: results[window] for window in BURN_WINDOWS}
     burn_rates = {
-        window: None if results[window] is None else results[window] / slo.budget for window in BURN_WINDOWS
+        window: None if ratio is None else ratio / slo.budget for window, ratio in error_ratios.items()
     }
     history: list[float | None] = []
     if instants:
@@ -195,9 +198,10 @@ async def _evaluate_one(
         at=at,
         error_ratio=results["period"],
         burn_rates=burn_rates,
+        error_ratios=error_ratios,
         total_events=events(results.get("total")),
         bad_events=events(results.get("bad")),
-        alert=alert_state(burn_rates, slo.period),
+        alert=alert_state(error_ratios, slo),
         budget_history=history,
     )
 

@@ -18,6 +18,39 @@ def prom_duration(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+def promql_number(value: float) -> str:
+    """Readable constants in PromQL: 1 - 0.999 prints as 0.001, not 0.0010000000000000009."""
+    return f"{round(value, 12):.12g}"
+
+
+def promql_factor(value: float) -> str:
+    """Full precision, so a rule fires exactly where the bot's alert state flips."""
+    return repr(value).removesuffix(".0")
+
+
+@dataclass(frozen=True)
+class AlertSpec:
+    """One of Sloth's `page_alert` / `ticket_alert`."""
+
+    enabled: bool = True
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """Sloth's `alerting:` block, kept as written so Alertmanager routes made for Sloth keep matching."""
+
+    name: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    page: AlertSpec = AlertSpec()
+    ticket: AlertSpec = AlertSpec()
+
+    def alert(self, severity: str) -> AlertSpec:
+        return self.page if severity == "page" else self.ticket
+
+
 @dataclass(frozen=True)
 class SLO:
     service: str
@@ -36,6 +69,12 @@ class SLO:
     source: str = ""
     """File the spec came from, for error messages."""
     labels: dict[str, str] = field(default_factory=dict)
+    alerting: Alerting | None = None
+    """Sloth's alerting block; None for specs without one (the bot then names and labels the alerts)."""
+    spec: str = "prometheus/v1"
+    """The spec format it was read from, for `sloth_slo_info`."""
+    objective_text: str = ""
+    """The objective as its author wrote it in percent ("99.9"), for `sloth_slo_info`."""
 
     @property
     def id(self) -> str:
@@ -45,14 +84,34 @@ class SLO:
     def budget(self) -> float:
         return 1.0 - self.objective
 
+    @property
+    def rule_budget(self) -> float:
+        """The budget as the generated rules write it, so the bot compares what Prometheus compares."""
+        return float(promql_number(self.budget))
+
+    def alert_threshold(self, factor: float) -> float:
+        """`factor * budget` in float64, the product Prometheus evaluates in `ratio > (factor * budget)`."""
+        return float(promql_factor(factor)) * self.rule_budget
+
     def query(self, template: str, window: str) -> str:
         return template.replace(WINDOW_PLACEHOLDER, window)
+
+    def bad_query(self, window: str) -> str:
+        """Bad events over `window`; zero, not "no data", where the error series does not exist yet.
+
+        A service that never failed has no `code="5xx"` series, so the bare error query is empty. Zero is
+        taken from the total query (`0 * total`), so it carries the total's labels and appears only where
+        there is traffic: no traffic still means no data.
+        """
+        assert self.error_query and self.total_query
+        error, total = self.query(self.error_query, window), self.query(self.total_query, window)
+        return f"(({error}) or (0 * ({total})))"
 
     def error_ratio_query(self, window: str) -> str:
         if self.ratio_query:
             return self.query(self.ratio_query, window)
         assert self.error_query and self.total_query
-        return f"({self.query(self.error_query, window)}) / ({self.query(self.total_query, window)})"
+        return f"{self.bad_query(window)} / ({self.query(self.total_query, window)})"
 
 
 AlertState = str  # "page" | "ticket" | "ok" | "no data"
@@ -68,6 +127,8 @@ class SLOStatus:
     """e(T) over the whole period; None means no data."""
     burn_rates: dict[str, float | None] = field(default_factory=dict)
     """window -> e(w) / (1 - objective); None = no data for that window."""
+    error_ratios: dict[str, float | None] = field(default_factory=dict)
+    """window -> e(w), as Prometheus returned it (the alert state compares these, like the rules do)."""
     total_events: float | None = None
     bad_events: float | None = None
     alert: AlertState = "no data"

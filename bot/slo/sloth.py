@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
 
-from bot.slo.model import SLO
+from bot.slo.model import SLO, Alerting, AlertSpec
 from bot.slo.spec_fields import (
     RAW_CONFIG,
     Loaded,
@@ -24,8 +24,55 @@ from bot.slo.spec_fields import (
 )
 
 SLOTH_VERSION = "prometheus/v1"
+SLOTH_K8S_API_VERSION = "sloth.slok.dev/v1"
+SLOTH_K8S_KIND = "PrometheusServiceLevel"
+_K8S_FIELDS = {
+    "errorQuery": "error_query",
+    "totalQuery": "total_query",
+    "errorRatioQuery": "error_ratio_query",
+    "pageAlert": "page_alert",
+    "ticketAlert": "ticket_alert",
+    "sloPlugins": "slo_plugins",
+}
+_PLUGINS = "Sloth SLO plugins are not supported; write the SLI as sli.events or sli.raw"
 SLOTH_PERIOD = timedelta(days=30)
 """Sloth specs carry no period; Sloth itself defaults to 30 days, and so do we."""
+
+
+def _text(value: Any) -> Any:
+    """Sloth reads label values into strings, so `tier: 2` and `critical: true` are "2" and "true"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _texts(value: Any) -> Any:
+    return {key: _text(item) for key, item in value.items()} if isinstance(value, dict) else value
+
+
+Labels = Annotated[dict[str, str], BeforeValidator(_texts)]
+
+
+def _no_plugins(value: object) -> object:
+    raise ValueError(_PLUGINS)
+
+
+def from_k8s(document: dict[str, Any]) -> dict[str, Any]:
+    """A `PrometheusServiceLevel`'s spec (camelCase, as the CRD has it) as a `prometheus/v1` document."""
+
+    def snake(value: Any, key: str | None = None) -> Any:
+        if key in ("labels", "annotations"):
+            return value  # people's own keys, kept as written
+        if isinstance(value, dict):
+            return {_K8S_FIELDS.get(k, k): snake(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [snake(item) for item in value]
+        return value
+
+    spec = document.get("spec")
+    return {"version": SLOTH_VERSION, **snake(spec if isinstance(spec, dict) else {})}
 
 
 class _Raw(BaseModel):
@@ -55,10 +102,7 @@ class _SlothSLI(_Raw):
     raw: _SlothRawSLI | None = None
     plugin: dict[str, Any] | None = None
 
-    @field_validator("plugin")
-    @classmethod
-    def _no_plugins(cls, value: object) -> object:
-        raise ValueError("Sloth SLI plugins are not supported; use sli.events or sli.raw")
+    check_plugin = field_validator("plugin")(_no_plugins)
 
     @model_validator(mode="after")
     def _one_kind(self) -> _SlothSLI:
@@ -67,18 +111,49 @@ class _SlothSLI(_Raw):
         return self
 
 
+class _SlothAlert(_Raw):
+    disable: bool = False
+    labels: Labels = {}
+    annotations: Labels = {}
+
+    check_labels = field_validator("labels")(label_names)
+
+    def spec(self) -> AlertSpec:
+        return AlertSpec(not self.disable, dict(self.labels), dict(self.annotations))
+
+
+class _SlothAlerting(_Raw):
+    name: str | None = None
+    labels: Labels = {}
+    annotations: Labels = {}
+    page_alert: _SlothAlert = _SlothAlert()
+    ticket_alert: _SlothAlert = _SlothAlert()
+
+    check_labels = field_validator("labels")(label_names)
+
+    def model(self) -> Alerting:
+        return Alerting(
+            self.name,
+            dict(self.labels),
+            dict(self.annotations),
+            self.page_alert.spec(),
+            self.ticket_alert.spec(),
+        )
+
+
 class _SlothSLO(_Raw):
     name: str
     objective: float
     """Percent, e.g. 99.9."""
     description: str = ""
-    labels: dict[str, str] = {}
+    labels: Labels = {}
     sli: _SlothSLI
-    alerting: dict[str, Any] | None = None
-    """Accepted so existing Sloth files load; the bot generates its own alerts (`incidentbot slo rules`)."""
+    alerting: _SlothAlerting | None = None
+    plugins: dict[str, Any] | None = None
 
     check_name = field_validator("name")(spec_name)
     check_labels = field_validator("labels")(label_names)
+    check_plugins = field_validator("plugins")(_no_plugins)
 
     @field_validator("objective")
     @classmethod
@@ -89,14 +164,18 @@ class _SlothSLO(_Raw):
 class SlothSpec(_Raw):
     version: Literal["prometheus/v1"]
     service: str
-    labels: dict[str, str] = {}
+    labels: Labels = {}
     slos: list[_SlothSLO] = Field(min_length=1)
+    slo_plugins: dict[str, Any] | None = None
 
     check_name = field_validator("service")(spec_name)
     check_labels = field_validator("labels")(label_names)
+    check_plugins = field_validator("slo_plugins")(_no_plugins)
 
 
-def from_sloth(spec: SlothSpec, source: str, where: str) -> Iterator[Loaded]:
+def from_sloth(
+    spec: SlothSpec, source: str, where: str, format_name: str = SLOTH_VERSION
+) -> Iterator[Loaded]:
     for index, raw in enumerate(spec.slos):
         sli = raw.sli
         common: dict[str, Any] = {
@@ -107,6 +186,9 @@ def from_sloth(spec: SlothSpec, source: str, where: str) -> Iterator[Loaded]:
             "description": raw.description,
             "source": source,
             "labels": {**spec.labels, **raw.labels},
+            "alerting": raw.alerting.model() if raw.alerting else None,
+            "spec": format_name,
+            "objective_text": repr(raw.objective).removesuffix(".0"),
         }
         if sli.events is not None:
             events = sli.events

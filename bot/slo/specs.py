@@ -17,15 +17,24 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.problems import Problems, yaml_documents
+from bot.problems import Problems, field_path, reason, yaml_documents
 from bot.settings import ConfigError
 from bot.slo.model import SLO
-from bot.slo.openslo import OPENSLO_API_VERSION, OPENSLO_IGNORED_KINDS, OpenSLO, from_openslo
-from bot.slo.sloth import SLOTH_VERSION, SlothSpec, from_sloth
+from bot.slo.openslo import OPENSLO_API_VERSION, OPENSLO_IGNORED_KINDS, OpenSLO, References, from_openslo
+from bot.slo.openslo_v1alpha import OPENSLO_V1ALPHA, OpenSLOv1Alpha, from_v1alpha
+from bot.slo.sloth import (
+    SLOTH_K8S_API_VERSION,
+    SLOTH_K8S_KIND,
+    SLOTH_VERSION,
+    SlothSpec,
+    from_k8s,
+    from_sloth,
+)
 from bot.slo.spec_fields import Loaded
 
 SUPPORTED_FORMATS = (
-    f'Sloth (version: "{SLOTH_VERSION}") or OpenSLO (apiVersion: {OPENSLO_API_VERSION}, kind: SLO)'
+    f'Sloth (version: "{SLOTH_VERSION}", or apiVersion: {SLOTH_K8S_API_VERSION}, kind: {SLOTH_K8S_KIND}) '
+    f"or OpenSLO (apiVersion: {OPENSLO_API_VERSION} or {OPENSLO_V1ALPHA}, kind: SLO)"
 )
 SPEC_SUFFIXES = (".yml", ".yaml")
 
@@ -71,13 +80,8 @@ def _spec_files(paths: list[Path], problems: Problems) -> Iterator[tuple[Path, b
                 yield file, explicit
 
 
-def _load_file(file: Path, explicit: bool, problems: Problems) -> Iterator[Loaded]:
-    for where, document in yaml_documents(file, problems):
-        yield from _load_document(document, str(file), where, explicit, problems)
-
-
 def _load_document(
-    document: Any, source: str, where: str, explicit: bool, problems: Problems
+    document: Any, source: str, where: str, explicit: bool, problems: Problems, refs: References
 ) -> Iterator[Loaded]:
     if not isinstance(document, dict):
         problems.add(where, None, f"the top level must be a mapping: {SUPPORTED_FORMATS}")
@@ -99,43 +103,61 @@ def _load_document(
                 f"unsupported version {document['version']!r}; supported: {SUPPORTED_FORMATS}",
             )
             return
-        try:
-            sloth = SlothSpec.model_validate(document)
-        except ValidationError as exc:
-            problems.validation(where, exc)
+        yield from _load_sloth(document, source, where, problems, SLOTH_VERSION)
+        return
+    if document.get("apiVersion") == SLOTH_K8S_API_VERSION:
+        if document.get("kind") != SLOTH_K8S_KIND:
+            problems.add(
+                where, "kind", f"unsupported kind {document.get('kind')!r}; supported: {SUPPORTED_FORMATS}"
+            )
             return
-        yield from from_sloth(sloth, source, where)
+        yield from _load_sloth(from_k8s(document), source, where, problems, SLOTH_K8S_API_VERSION, "spec.")
         return
     if "apiVersion" in document:
-        yield from _load_openslo(document, source, where, problems)
+        yield from _load_openslo(document, source, where, problems, refs)
         return
     problems.add(where, None, f"not an SLO spec (no version or apiVersion); supported: {SUPPORTED_FORMATS}")
 
 
-def _load_openslo(document: dict[str, Any], source: str, where: str, problems: Problems) -> Iterator[Loaded]:
+def _load_sloth(
+    document: dict[str, Any], source: str, where: str, problems: Problems, format_name: str, prefix: str = ""
+) -> Iterator[Loaded]:
+    try:
+        sloth = SlothSpec.model_validate(document)
+    except ValidationError as exc:
+        if prefix:
+            for err in exc.errors():
+                problems.add(where, prefix + (field_path(err["loc"]) or "(top level)"), reason(err))
+        else:
+            problems.validation(where, exc)
+        return
+    yield from from_sloth(sloth, source, where, format_name)
+
+
+def _load_openslo(
+    document: dict[str, Any], source: str, where: str, problems: Problems, refs: References
+) -> Iterator[Loaded]:
     api, kind = document.get("apiVersion"), document.get("kind")
-    if api != OPENSLO_API_VERSION:
+    if api not in (OPENSLO_API_VERSION, OPENSLO_V1ALPHA):
         problems.add(where, "apiVersion", f"unsupported apiVersion {api!r}; supported: {SUPPORTED_FORMATS}")
         return
     if kind in OPENSLO_IGNORED_KINDS:
-        return
-    if kind == "SLI":
-        problems.add(
-            where,
-            "kind",
-            "standalone SLI documents are not supported (indicatorRef is not supported); "
-            "inline the indicator under spec.indicator of the SLO",
-        )
         return
     if kind != "SLO":
         problems.add(where, "kind", f"unsupported kind {kind!r}; supported: {SUPPORTED_FORMATS}")
         return
     try:
-        openslo = OpenSLO.model_validate(document)
+        if api == OPENSLO_V1ALPHA:
+            alpha = OpenSLOv1Alpha.model_validate(document)
+        else:
+            openslo = OpenSLO.model_validate(document)
     except ValidationError as exc:
         problems.validation(where, exc)
         return
-    yield from from_openslo(openslo, source, where, problems)
+    if api == OPENSLO_V1ALPHA:
+        yield from from_v1alpha(alpha, source, where, problems)
+    else:
+        yield from from_openslo(openslo, source, where, problems, refs)
 
 
 def load_slos(paths: list[Path]) -> list[SLO]:
@@ -144,9 +166,18 @@ def load_slos(paths: list[Path]) -> list[SLO]:
     Raises `SLOSpecError` listing every problem in every file, so one run shows everything to fix.
     """
     problems = Problems()
+    documents = [
+        (document, str(file), where, explicit)
+        for file, explicit in _spec_files(paths, problems)
+        for where, document in yaml_documents(file, problems)
+    ]
+    refs = References()
+    for document, _, where, _ in documents:
+        if isinstance(document, dict) and document.get("apiVersion") == OPENSLO_API_VERSION:
+            refs.collect(document, where, problems)
     loaded: list[Loaded] = []
-    for file, explicit in _spec_files(paths, problems):
-        loaded.extend(_load_file(file, explicit, problems))
+    for document, source, where, explicit in documents:
+        loaded.extend(_load_document(document, source, where, explicit, problems, refs))
     first: dict[str, Loaded] = {}
     for item in loaded:
         earlier = first.setdefault(item.slo.id, item)
