@@ -203,4 +203,4 @@ def test_summary_of_sixty_slos_stays_within_block_kit_limits() -> None:
     message = slo_summary(statuses, "SLOs")
     assert validate_message(message.text, message.blocks) == []
     assert len(message.blocks) <= 50
-    assert "13 more" in str(message.blocks[-1])
+    assert "14 more" in str(message.blocks[-1])

@@ -12,7 +12,8 @@ from typing import Any
 
 from bot.config import AppConfig, Settings
 from bot.services.incidents import utcnow
-from bot.services.slo import SLOService, status_data
+from bot.services.slo import SLOService, all_unreachable, status_data
+from bot.slo.engine import counts, worst_first
 from bot.slo.model import SLOStatus
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.rules import generate_rules
@@ -25,15 +26,29 @@ _COLOURS = {"page": "\033[31m", "ticket": "\033[33m", "ok": "\033[32m", "no data
 def add_parser(sub: Any) -> None:
     slo = sub.add_parser("slo", help="SLOs: report, deploy gate, Prometheus rules")
     commands = slo.add_subparsers(dest="slo_command", required=True)
-    report = commands.add_parser("report", help="compliance report of every SLO")
+    report = commands.add_parser("report", help="compliance report of every SLO, the worst first")
     report.add_argument("--format", choices=["text", "markdown", "json"], default="text")
-    report.add_argument("--service")
-    report.add_argument(
-        "--at", type=_moment, help="evaluate at this ISO time (default: now), e.g. 2026-11-01"
-    )
     gate = commands.add_parser("gate", help="exit 0 when budget is left and nothing burns at page level")
-    gate.add_argument("--service")
-    gate.add_argument("--at", type=_moment, help="evaluate at this ISO time (default: now)")
+    for command in (report, gate):
+        command.add_argument("--service")
+        command.add_argument("--team", help="only SLOs whose spec labels say team=TEAM")
+        command.add_argument(
+            "--label",
+            action="append",
+            type=_label,
+            default=[],
+            metavar="KEY=VALUE",
+            help="only SLOs with this label",
+        )
+        command.add_argument(
+            "--at", type=_moment, help="evaluate at this ISO time (default: now), e.g. 2026-11-01"
+        )
+        command.add_argument(
+            "--deadline",
+            type=float,
+            default=60.0,
+            help="seconds the whole evaluation may take; SLOs not done by then say so (default 60)",
+        )
     rules = commands.add_parser("rules", help="write Prometheus recording and alerting rules")
     rules.add_argument("--output", "-o", help="file to write (default: standard output)")
 
@@ -50,20 +65,30 @@ def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
         return EXIT_OK
     client = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
     at: datetime | None = args.at
-    service = SLOService(slos, client, None, (lambda: at) if at else utcnow)
+    service = SLOService(slos, client, None, (lambda: at) if at else utcnow, deadline=args.deadline)
+    labels = dict(args.label) | ({"team": args.team} if args.team else {})
     try:
         if args.slo_command == "gate":
-            return _gate(service, args.service)
-        report = asyncio.run(service.report(args.service))
+            return _gate(service, args.service, labels)
+        report = asyncio.run(service.report(args.service, labels))
     finally:
         if client is not None:
             client.close()
     if report.problem:
         print(f"error: {report.problem}", file=sys.stderr)
         return EXIT_USAGE
-    print(_render(report.statuses, args.format))
-    unreachable = any(s.error and "unreachable" in s.error for s in report.statuses)
-    return EXIT_USAGE if unreachable else EXIT_OK
+    print(_render(worst_first(report.statuses), args.format))
+    if all_unreachable(report.statuses):
+        print(f"error: {report.statuses[0].error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _label(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. team=payments")
+    return key, value
 
 
 def _moment(text: str) -> datetime:
@@ -77,9 +102,10 @@ def _moment(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _gate(service: SLOService, name: str | None) -> int:
-    verdict = asyncio.run(service.gate(name))
-    for slo_id, reason in verdict.reasons.items():
+def _gate(service: SLOService, name: str | None, labels: dict[str, str]) -> int:
+    verdict = asyncio.run(service.gate(name, labels))
+    failing = {k: v for k, v in verdict.reasons.items() if v != "ok"}
+    for slo_id, reason in [*failing.items(), *((k, v) for k, v in verdict.reasons.items() if v == "ok")]:
         print(f"{'PASS' if reason == 'ok' else 'FAIL'} {slo_id}: {reason}")
     if verdict.unreachable:
         print("gate: Prometheus could not be reached — refusing to pass blind", file=sys.stderr)
@@ -155,12 +181,15 @@ def _render(statuses: list[SLOStatus], fmt: str) -> str:
             indent=2,
         )
     rows = _rows(statuses)
+    if fmt == "text":
+        summary = ", ".join(f"{n} {what}" for what, n in counts(statuses).items())
+        header = f"{len(statuses)} SLOs: {summary}"
     if fmt == "markdown":
         lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
     colour = sys.stdout.isatty()
-    out = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True))]
+    out = [header, "  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True))]
     for status, row in zip(statuses, rows, strict=True):
         line = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
         out.append(f"{_COLOURS.get(status.alert, '')}{line}\033[0m" if colour else line)

@@ -20,7 +20,7 @@ import aiohttp
 from bot.runbooks.execute import Redactor
 from bot.runbooks.fields import parse_condition
 from bot.runbooks.schema import Step
-from bot.slo.prometheus import PrometheusClient, PrometheusQueryError, PrometheusUnreachable
+from bot.slo.prometheus import PrometheusClient, PrometheusQueryError, PrometheusSlow, PrometheusUnreachable
 
 __all__ = ["BODY_LIMIT", "ProbeResult", "parse_condition", "run_check", "run_http"]
 
@@ -80,7 +80,7 @@ async def run_check(step: Step, prometheus: PrometheusClient | None, at: datetim
         value = await asyncio.wait_for(prometheus.query(query, at), timeout)
     except TimeoutError:
         return result(False, f"Prometheus did not answer within {_seconds(timeout)}: fail", asked)
-    except PrometheusUnreachable as exc:
+    except (PrometheusUnreachable, PrometheusSlow) as exc:
         return result(False, f"{exc}: fail", asked)
     except PrometheusQueryError as exc:
         return result(False, f"query error: {exc}: fail", asked)

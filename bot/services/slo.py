@@ -14,12 +14,19 @@ from bot.services.hooks import Change, IncidentHooks
 from bot.slo.blocks import slo_summary
 from bot.slo.engine import evaluate
 from bot.slo.model import SLO, SLOStatus
-from bot.slo.prometheus import PrometheusClient
+from bot.slo.prometheus import UNREACHABLE, PrometheusClient
 from bot.store import IncidentStore, NewEvent
 
 log = logging.getLogger(__name__)
 
 NOT_CONFIGURED = "Prometheus is not configured (set INCIDENTBOT_PROMETHEUS_URL)"
+DEFAULT_DEADLINE = 10.0
+"""Seconds a whole evaluation may take in Slack (its answer is edited in); the CLI takes `--deadline`."""
+
+
+def all_unreachable(statuses: list[SLOStatus]) -> bool:
+    """Prometheus could not be asked at all; "slow" or a bad query means it answers, and each SLO says so."""
+    return bool(statuses) and all((s.error or "").startswith(UNREACHABLE) for s in statuses)
 
 
 @dataclass
@@ -60,19 +67,31 @@ class SLOService:
         client: PrometheusClient | None,
         store: IncidentStore | None,
         now: Callable[[], datetime],
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self.slos = slos
         self.client = client
         self.store = store
         self.now = now
+        self.deadline = deadline
 
-    def select(self, service: str | None) -> list[SLO]:
-        return [s for s in self.slos if service in (None, "", s.service)]
+    def select(self, service: str | None, labels: dict[str, str] | None = None) -> list[SLO]:
+        wanted = (labels or {}).items()
+        return [
+            s
+            for s in self.slos
+            if service in (None, "", s.service) and all(s.labels.get(k) == v for k, v in wanted)
+        ]
 
-    async def report(self, service: str | None = None) -> SLOReport:
-        selected = self.select(service)
+    async def report(self, service: str | None = None, labels: dict[str, str] | None = None) -> SLOReport:
+        selected = self.select(service, labels)
         if not selected:
             known = ", ".join(sorted({s.service for s in self.slos})) or "none are configured"
+            if labels:
+                shown = ", ".join(f"{k}={v}" for k, v in labels.items())
+                return SLOReport(
+                    problem=f"No SLOs with {shown}" + (f" for service {service!r}." if service else ".")
+                )
             return SLOReport(
                 problem=f"No SLOs for service {service!r} (services with SLOs: {known})."
                 if service
@@ -80,7 +99,7 @@ class SLOService:
             )
         if self.client is None:
             return SLOReport(problem=NOT_CONFIGURED)
-        return SLOReport(statuses=await evaluate(selected, self.client, self.now()))
+        return SLOReport(statuses=await evaluate(selected, self.client, self.now(), deadline=self.deadline))
 
     async def snapshot(self, incident: Incident, moment: str) -> SLOReport | None:
         """Record the affected service's SLOs on the timeline (at declare and at resolve)."""
@@ -103,15 +122,13 @@ class SLOService:
         )
         return report
 
-    async def gate(self, service: str | None = None) -> GateVerdict:
-        report = await self.report(service)
+    async def gate(self, service: str | None = None, labels: dict[str, str] | None = None) -> GateVerdict:
+        report = await self.report(service, labels)
         if report.problem:
             return GateVerdict(False, {"*": report.problem}, unreachable=report.problem == NOT_CONFIGURED)
         reasons: dict[str, str] = {}
-        unreachable = False
         for status in report.statuses:
             if status.error:
-                unreachable = unreachable or "unreachable" in status.error
                 reasons[status.slo.id] = status.error
             elif not status.has_data:
                 reasons[status.slo.id] = "no data: cannot prove the budget is left"
@@ -120,7 +137,7 @@ class SLOService:
             elif status.alert == "page":
                 reasons[status.slo.id] = "burning at page level"
         ok = {s.slo.id: "ok" for s in report.statuses if s.slo.id not in reasons}
-        return GateVerdict(not reasons, {**reasons, **ok}, unreachable=unreachable)
+        return GateVerdict(not reasons, {**reasons, **ok}, unreachable=all_unreachable(report.statuses))
 
 
 class SLOSnapshots(IncidentHooks):

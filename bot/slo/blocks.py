@@ -1,4 +1,5 @@
-"""Block Kit for SLO figures: one section per SLO so 48 SLOs fit in one message."""
+"""Block Kit for SLO figures: a line of counts, then one section per SLO, the worst first, so what burns is
+on the screen even when hundreds of SLOs are configured."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from datetime import timedelta
 
 from bot.formatting import format_duration
 from bot.messages import Message, context, header, section, truncate
-from bot.slo.engine import budget_bar, sparkline
+from bot.slo.engine import budget_bar, counts, sparkline, worst_first
 from bot.slo.model import BURN_WINDOWS, SLOStatus
 
-MAX_SLOS = 47
+MAX_SLOS = 46
+"""Header, counts, 46 SLOs and the "…and N more" line: Slack's 50 blocks."""
 ALERT_ICONS = {
     "page": ":red_circle: page",
     "ticket": ":large_yellow_circle: ticket",
@@ -63,10 +65,15 @@ def slo_summary(statuses: list[SLOStatus], title: str = "SLOs", problem: str | N
     if problem:
         blocks.append(section(f":warning: {problem}"))
         return Message(text=f"{title}: {problem}", blocks=blocks)
-    for status in statuses[:MAX_SLOS]:
+    tally = counts(statuses)
+    blocks.append(context(f"{len(statuses)} SLOs: " + " · ".join(f"{n} {what}" for what, n in tally.items())))
+    ordered = worst_first(statuses)
+    for status in ordered[:MAX_SLOS]:
         blocks.append(section(truncate(slo_text(status), 3000)))
-    if len(statuses) > MAX_SLOS:
-        blocks.append(context(f"…and {len(statuses) - MAX_SLOS} more: run `incidentbot slo report` for all."))
+    if len(ordered) > MAX_SLOS:
+        blocks.append(
+            context(f"…and {len(ordered) - MAX_SLOS} more, healthier: run `incidentbot slo report` for all.")
+        )
     paging = sum(s.alert == "page" for s in statuses)
     text = f"{title}: {len(statuses)} SLOs" + (f", {paging} burning at page level" if paging else "")
     return Message(text=text, blocks=blocks)

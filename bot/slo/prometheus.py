@@ -1,8 +1,10 @@
 """Async access to Prometheus through prometheus-api-client, which is synchronous.
 
 Every request runs in a bounded thread pool so the event loop (and Slack's 3-second acks) never waits on
-Prometheus, and every request is bounded in time: the library has no default timeout and retries 5xx answers
-with backoff for ~6 s, which would blow the 5-second budget for saying "Prometheus unreachable".
+Prometheus. At most `max_workers` requests are in flight; the others wait their turn in the event loop, and a
+request's time limit starts when it is sent, so a long queue of our own is never mistaken for a slow or
+unreachable Prometheus. The library has no default timeout and retries 5xx answers with backoff for ~6 s;
+both are replaced here (a timeout per request, no retries).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ T = TypeVar("T")
 # Prometheus answers 400 (bad_data) for parse errors and 422 (execution) for queries it cannot run; any
 # other status means we are not talking to a healthy Prometheus API, which is not the SLO author's fault.
 QUERY_ERROR_STATUSES = frozenset({400, 422})
+UNREACHABLE = "Prometheus unreachable"
+"""How every `PrometheusUnreachable` message starts, so reports can tell it from "slow"."""
 FIGURE_LABEL = "incidentbot_figure"
 """Tags each figure's series in a combined query; a name no exporter uses."""
 _STATUS_MESSAGE = re.compile(r"HTTP Status Code (\d+) \((.*)\)\s*$", re.DOTALL)
@@ -39,7 +43,15 @@ class PrometheusError(Exception):
 
 
 class PrometheusUnreachable(PrometheusError):
-    """Prometheus cannot be asked right now: refused, timed out, down, or not a Prometheus API."""
+    """Prometheus cannot be asked at all: refused, no route, DNS, TLS, or not a Prometheus API."""
+
+
+class PrometheusSlow(PrometheusError):
+    """Prometheus took the request but did not answer within the time limit (overloaded or a heavy query)."""
+
+
+class NotGrouped(PrometheusError):
+    """A grouped query's answer is not one series per grouping value; ask its SLOs one by one instead."""
 
 
 class PrometheusQueryError(PrometheusError):
@@ -106,10 +118,12 @@ def _http_error(exc: PrometheusApiClientException) -> tuple[int | None, str]:
 class PrometheusClient:
     """Instant and range queries with pinned evaluation times, off the event loop, bounded in time."""
 
-    def __init__(self, url: str, timeout: float = 3.5, max_workers: int = 8) -> None:
+    def __init__(self, url: str, timeout: float = 3.5, max_workers: int = 4) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.max_workers = max_workers
+        self._in_flight: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         no_retry = Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
         session = requests.Session()
         # requests picks the longest matching mount prefix, so this adapter (pool sized to the worker count,
@@ -131,30 +145,45 @@ class PrometheusClient:
         self._ping_pool.shutdown(wait=False, cancel_futures=True)
         self._session.close()
 
-    def unreachable_text(self, exc: BaseException) -> str:
+    def failure(self, exc: BaseException) -> PrometheusError:
+        """Slow (asked, no answer in time) or unreachable (could not ask), in words a person acts on."""
         root = _root_cause(exc)
         # requests reports a read timeout on a pooled connection as a ConnectionError around urllib3's
         # ReadTimeoutError: the cause, not the wrapper, says it was a timeout.
+        if isinstance(exc, requests.ConnectTimeout):
+            return PrometheusUnreachable(f"Prometheus unreachable (no connection within {self.timeout:g} s)")
         if isinstance(exc, requests.Timeout | TimeoutError) or isinstance(
             root, TimeoutError | ReadTimeoutError
         ):
-            return f"Prometheus unreachable (no answer within {self.timeout:g} s)"
-        return f"Prometheus unreachable ({type(root).__name__}: {root})"
+            return PrometheusSlow(f"Prometheus slow (no answer within {self.timeout:g} s of asking)")
+        return PrometheusUnreachable(f"Prometheus unreachable ({type(root).__name__}: {root})")
+
+    def unreachable_text(self, exc: BaseException) -> str:
+        return str(self.failure(exc))
+
+    def _slots(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._in_flight is None or self._loop is not loop:
+            self._in_flight, self._loop = asyncio.Semaphore(self.max_workers), loop
+        return self._in_flight
 
     async def _call(self, fn: Callable[[], T], pool: ThreadPoolExecutor | None = None) -> T:
-        """Run one blocking request in the pool; the overall deadline also covers time queued behind others.
-
-        Counting queue time is deliberate: callers promise people an answer within a few seconds, and a
-        request that only starts after that promise expired is worth nothing.
-        """
+        """Run one blocking request in the pool once a slot is free; its time limit runs from the send."""
         loop = asyncio.get_running_loop()
+        if pool is not None:  # the health check has a pool of its own and never queues
+            return await self._send(loop, fn, pool)
+        async with self._slots():
+            return await self._send(loop, fn, self._pool)
+
+    async def _send(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[[], T], pool: ThreadPoolExecutor
+    ) -> T:
         try:
-            return await asyncio.wait_for(loop.run_in_executor(pool or self._pool, fn), self.timeout)
-        except (TimeoutError, requests.Timeout) as exc:
-            raise PrometheusUnreachable(self.unreachable_text(exc)) from exc
-        except requests.RequestException as exc:
-            # ConnectionError, RetryError, invalid JSON from something that is not Prometheus, …
-            raise PrometheusUnreachable(self.unreachable_text(exc)) from exc
+            # The request's own (connect, read) timeout bounds it; this only guards a wedged socket.
+            return await asyncio.wait_for(loop.run_in_executor(pool, fn), self.timeout * 2 + 1)
+        except (TimeoutError, requests.RequestException) as exc:
+            # ConnectionError, Timeout, RetryError, invalid JSON from something that is not Prometheus, …
+            raise self.failure(exc) from exc
 
     def _api(self, promql: str, call: Callable[[], Any]) -> Callable[[], Any]:
         def run() -> Any:
@@ -165,6 +194,8 @@ class PrometheusClient:
                 if status in QUERY_ERROR_STATUSES:
                     raise PrometheusQueryError(f"{detail} (query: {promql[:300]})", promql) from exc
                 shown = f"HTTP {status}: {detail}" if status else detail
+                if detail.startswith("timeout:"):  # Prometheus's own query timeout: it is there, but busy
+                    raise PrometheusSlow(f"Prometheus slow ({shown[:300]})") from exc
                 raise PrometheusUnreachable(f"Prometheus unreachable ({shown[:300]})") from exc
 
         return run
@@ -231,6 +262,68 @@ class PrometheusClient:
             values[name] = self._single_value(promql, found)
         return values
 
+    def _post(self, path: str, form: dict[str, str]) -> Any:
+        """A query API call with the query in a form body, as Prometheus accepts it.
+
+        Grouped queries run to tens of kilobytes; in a URL (all prometheus-api-client sends) they would be
+        refused by the proxies that usually stand in front of Prometheus (8 KiB request lines in nginx).
+        """
+        response = self._session.post(
+            f"{self.url}{path}",
+            data=form,
+            timeout=self.timeout,
+            headers=self._connect.headers,
+            auth=self._connect.auth,
+        )
+        if response.status_code != 200:
+            raise PrometheusApiClientException(
+                f"HTTP Status Code {response.status_code} ({response.content!r})"
+            )
+        return response.json()["data"]["result"]
+
+    async def query_grouped(
+        self, figures: dict[str, str], at: datetime, label: str
+    ) -> dict[str, dict[str, float | None]]:
+        """Figures of a group of SLOs in one request: figure -> grouping value -> value.
+
+        Raises `NotGrouped` when any series carries a label other than `label` (the rewrite did not hold).
+        """
+        combined = " or ".join(
+            f'label_replace(({promql}), "{FIGURE_LABEL}", "{name}", "", "")'
+            for name, promql in figures.items()
+        )
+        form = {"query": combined, "time": _unix(at)}
+        result = await self._call(self._api(combined, lambda: self._post("/api/v1/query", form)))
+        values: dict[str, dict[str, float | None]] = {name: {} for name in figures}
+        for series in result or []:
+            metric = dict(series.get("metric", {}))
+            name = metric.pop(FIGURE_LABEL, None)
+            if name not in values or set(metric) != {label} or metric[label] in values[name]:
+                raise NotGrouped(f"grouped answer has a series {metric}")
+            values[name][metric[label]] = _number(series["value"][1])
+        return values
+
+    async def query_range_grouped(
+        self, promql: str, start: datetime, end: datetime, step: timedelta, label: str
+    ) -> dict[str, list[tuple[datetime, float | None]]]:
+        """A group's range query: grouping value -> points, oldest first."""
+        form = {
+            "query": promql,
+            "start": _unix(start),
+            "end": _unix(end),
+            "step": f"{step.total_seconds():.3f}",
+        }
+        result = await self._call(self._api(promql, lambda: self._post("/api/v1/query_range", form)))
+        out: dict[str, list[tuple[datetime, float | None]]] = {}
+        for series in result or []:
+            metric = series.get("metric", {})
+            if set(metric) != {label} or metric[label] in out:
+                raise NotGrouped(f"grouped answer has a series {metric}")
+            out[metric[label]] = [
+                (datetime.fromtimestamp(float(ts), UTC), _number(v)) for ts, v in series["values"]
+            ]
+        return out
+
     async def query_range(
         self, promql: str, start: datetime, end: datetime, step: timedelta
     ) -> list[tuple[datetime, float | None]]:
@@ -263,7 +356,7 @@ class PrometheusClient:
 
         try:
             response = await self._call(ready, self._ping_pool)
-        except PrometheusUnreachable as exc:
+        except (PrometheusUnreachable, PrometheusSlow) as exc:
             return str(exc)
         if response.status_code != 200:
             return f"Prometheus not ready (HTTP {response.status_code}: {response.text.strip()[:200]})"

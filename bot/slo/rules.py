@@ -23,6 +23,7 @@ HEADER = (
     "# Regenerate instead of editing: changes here are lost on the next run.\n"
 )
 
+
 def _sloth_mode(slo: SLO) -> str:
     """`sloth_slo_info`'s mode label as `sloth generate` writes it for each kind of spec."""
     if slo.spec == SLOTH_K8S_API_VERSION:
