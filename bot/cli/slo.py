@@ -63,7 +63,11 @@ def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
         else:
             sys.stdout.write(text)
         return EXIT_OK
-    client = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
+    client = (
+        PrometheusClient(settings.prometheus_url, **settings.prometheus_client_options())
+        if settings.prometheus_url
+        else None
+    )
     at: datetime | None = args.at
     service = SLOService(slos, client, None, (lambda: at) if at else utcnow, deadline=args.deadline)
     labels = dict(args.label) | ({"team": args.team} if args.team else {})

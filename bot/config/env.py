@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +27,13 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = DEFAULT_URL
     prometheus_url: str | None = None
+    prometheus_bearer_token: SecretStr | None = None
+    """Sent as `Authorization: Bearer …` (Grafana Cloud, a Mimir or Thanos gateway, an auth proxy)."""
+    prometheus_username: str | None = None
+    prometheus_password: SecretStr | None = None
+    """Basic auth, with `prometheus_username`."""
+    prometheus_headers: str | None = None
+    """Extra headers, `Name: value` pairs separated by `;` or new lines (e.g. `X-Scope-OrgID: tenant-1`)."""
     config: Path = Path("./incidentbot.yml")
     webhook_token: SecretStr | None = None
     pagerduty_webhook_secret: SecretStr | None = None
@@ -33,6 +42,21 @@ class Settings(BaseSettings):
     port: int = 3000
     auto_migrate: bool = False
     log_level: str = "INFO"
+
+    def prometheus_client_options(self) -> dict[str, Any]:
+        """Headers and basic auth for `PrometheusClient`, from the three settings above."""
+        headers: dict[str, str] = {}
+        for line in re.split(r"[;\n]", self.prometheus_headers or ""):
+            name, sep, value = line.partition(":")
+            if sep and name.strip():
+                headers[name.strip()] = value.strip()
+        if self.prometheus_bearer_token:
+            headers["Authorization"] = f"Bearer {self.prometheus_bearer_token.get_secret_value()}"
+        auth = None
+        if self.prometheus_username:
+            password = self.prometheus_password.get_secret_value() if self.prometheus_password else ""
+            auth = (self.prometheus_username, password)
+        return {"headers": headers, "auth": auth}
 
     @property
     def socket_mode(self) -> bool:

@@ -140,7 +140,11 @@ async def build_runtime(
     sessions = db.make_sessionmaker(engine)
     store = IncidentStore(sessions)
     scheduler = Scheduler(TimerStore(sessions), now)
-    prometheus = PrometheusClient(settings.prometheus_url) if settings.prometheus_url else None
+    prometheus = (
+        PrometheusClient(settings.prometheus_url, **settings.prometheus_client_options())
+        if settings.prometheus_url
+        else None
+    )
     slo = SLOService(configured_slos(config.slos, settings.config), prometheus, store, now)
     reminders = UpdateReminders(config, store, scheduler, slack, now)
     providers = build_providers(config.paging, os.environ)

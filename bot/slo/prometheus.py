@@ -118,7 +118,15 @@ def _http_error(exc: PrometheusApiClientException) -> tuple[int | None, str]:
 class PrometheusClient:
     """Instant and range queries with pinned evaluation times, off the event loop, bounded in time."""
 
-    def __init__(self, url: str, timeout: float = 3.5, max_workers: int = 4) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 3.5,
+        max_workers: int = 4,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
+        """`headers` (a bearer token, a tenant id for Mimir or Thanos) and basic `auth` go with every call."""
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.max_workers = max_workers
@@ -130,6 +138,8 @@ class PrometheusClient:
         # no retries) wins over the one PrometheusConnect mounts on the bare URL with its default pool of 10.
         session.mount(f"{self.url}/", HTTPAdapter(max_retries=no_retry, pool_maxsize=max_workers))
         # TLS certificates stay verified (requests' default on our own session): the bot may send credentials.
+        session.headers.update(headers or {})
+        session.auth = auth
         self._connect = PrometheusConnect(url=self.url, retry=no_retry, session=session, timeout=timeout)
         self._session = session
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="prometheus")
