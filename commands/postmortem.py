@@ -33,6 +33,8 @@ async def postmortem_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     if what not in ("", "publish"):
         await ack(text="Usage: `/incident postmortem` (show the draft), `… edit`, `… publish`.")
         return
+    if what == "publish" and await ask_before_publishing(deps, inv.incident.id, ack):
+        return
     await ack(text=":hourglass_flowing_sand: Compiling the post-mortem…")
     work = deps.postmortems.publish if what == "publish" else lambda i, _u: deps.postmortems.show_draft(i)
     result = await run_after_ack(
@@ -40,6 +42,18 @@ async def postmortem_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     )
     if result:
         await tell(deps, inv.user_id, inv.channel_id, result, inv.response_url)
+
+
+async def ask_before_publishing(deps: Deps, incident_id: int, answer: Ack) -> bool:
+    """True when sections are empty: the person is shown which, with "Publish anyway", instead."""
+    empty = await deps.postmortems.unwritten(incident_id)
+    if not empty:
+        return False
+    incident = await deps.incidents.get(incident_id)
+    assert incident is not None
+    message = nudges.confirm_publish(incident, empty)
+    await answer(text=message.text, blocks=message.blocks)
+    return True
 
 
 def narrative_of(form: Form) -> dict[str, Any]:
@@ -75,7 +89,26 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     on_button(nudges.ACTION_SHOW, lambda incident, _user: service.show_draft(incident))
     on_button(nudges.ACTION_REVIEWED, service.mark_reviewed)
-    on_button(nudges.ACTION_PUBLISH, service.publish)
+    on_button(nudges.ACTION_PUBLISH_ANYWAY, service.publish)
+
+    @app.action(nudges.ACTION_PUBLISH)
+    async def publish(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Any) -> None:
+        await ack()
+        user, channel = body["user"]["id"], body.get("channel", {}).get("id")
+        incident_id = incident_id_of(action.get("value")) or 0
+        if not await deps.incidents.claim(f"action:{user}:{action.get('action_ts')}"):
+            return
+
+        async def ephemeral(**message: Any) -> None:
+            await respond(response_type="ephemeral", replace_original=False, **message)
+
+        if await ask_before_publishing(deps, incident_id, ephemeral):
+            return
+        result = await run_after_ack(
+            deps, user, channel, service.publish(incident_id, user), body.get("response_url")
+        )
+        if result:
+            await tell(deps, user, channel, result, body.get("response_url"))
 
     @app.view(modals.POSTMORTEM)
     async def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -187,12 +187,23 @@ async def test_a_scripted_incident_becomes_its_post_mortem(
     await eventually(written)
 
     clock.advance(hours=1)
+    # Publish names the sections still empty and asks first; nothing is published yet.
     response = await bot.driver.slash(ALICE, channel, "postmortem publish")
-    assert "Compiling the post-mortem" in response.body
+    assert "7 post-mortem sections are still empty: Impact on users, Business impact" in response.body
+    assert "Publish anyway" in response.body
     directory = tmp_path / "postmortems"
+    assert not directory.exists() or not list(directory.glob("*.md"))
+    await bot.driver.click(ALICE, "postmortem_publish", channel_id=channel, message_ts=offer.ts)
+    asked = await eventually(
+        lambda: next(
+            (m for m in ws.ephemerals.get((channel, ALICE), []) if "Publish anyway" in str(m.blocks)), None
+        )
+    )
+    await bot.driver.click(ALICE, "postmortem_publish_anyway", channel_id=channel, message_ts=asked.ts)
     [path] = await eventually(lambda: list(directory.glob("*.md")))
     assert path.name == "2026-11-01-inc-1-checkout-is-down.md"
     document = path.read_text()
+    assert "- **Post-mortem status:** Published ·" in document  # what it is once published, not "Draft"
 
     timeline = document.split("## Detailed timeline", 1)[1].split("\n## ", 1)[0]
     await eventually(lambda: _has(bot, incident, EventKind.POSTMORTEM_PUBLISHED))
@@ -231,7 +242,7 @@ async def test_a_scripted_incident_becomes_its_post_mortem(
         thread = [
             m for m in ws.messages(ANNOUNCEMENTS) if m.thread_ts == incident.announcement_ts and m.is_reply
         ]
-        return any("Post-mortem" in message_text(m) for m in thread)
+        return any("Post-mortem" in message_text(m) and "Published" in str(m.blocks) for m in thread)
 
     await eventually(summary_in_thread)
     assert ws.errors() == []

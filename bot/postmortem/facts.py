@@ -66,6 +66,20 @@ NARRATIVE: dict[str, NarrativeField] = {
 """The sections people write (in the modal), in document order: key -> heading and the prompt shown while
 it is empty."""
 
+
+def unwritten(narrative: dict[str, Any]) -> list[str]:
+    """Headings of the sections people have not written yet (the impact start is a time, not a section)."""
+    empty = []
+    for key, spec in NARRATIVE.items():
+        value = narrative.get(key)
+        if spec.kind == "list":
+            if not any(str(item).strip() for item in value or []):
+                empty.append(spec.heading)
+        elif spec.kind == "text" and not str(value or "").strip():
+            empty.append(spec.heading)
+    return empty
+
+
 WHY_PROMPTS = (
     "why did the incident happen?",
     "why did that happen?",

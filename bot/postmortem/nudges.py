@@ -10,6 +10,7 @@ ACTION_EDIT = "postmortem_edit"
 ACTION_SHOW = "postmortem_show"
 ACTION_REVIEWED = "postmortem_reviewed"
 ACTION_PUBLISH = "postmortem_publish"
+ACTION_PUBLISH_ANYWAY = "postmortem_publish_anyway"
 
 STAGE_TEXT = {
     "draft": "the post-mortem draft was due within a day of resolution",
@@ -46,3 +47,23 @@ def overdue_stage(incident: Incident, stage: str) -> Message:
     return Message(
         f"Post-mortem of {incident.reference}: {stage} is late", [section(text), _buttons(incident)]
     )
+
+
+def confirm_publish(incident: Incident, empty: list[str]) -> Message:
+    """Publishing is for readers outside the team: say what they will find empty, and let people decide."""
+    listed = ", ".join(empty)
+    text = (
+        f":warning: {len(empty)} section{'s' if len(empty) != 1 else ''} of the {incident.reference} "
+        f"post-mortem {'are' if len(empty) != 1 else 'is'} still empty: {listed}. Readers will see "
+        "“not written yet” there. Write them with *Draft post-mortem*, or publish as it is."
+    )
+    value = str(incident.id)
+    actions = {
+        "type": "actions",
+        "block_id": "postmortem_confirm",
+        "elements": [
+            button("Draft post-mortem", ACTION_EDIT, value, style="primary"),
+            button("Publish anyway", ACTION_PUBLISH_ANYWAY, value, style="danger"),
+        ],
+    }
+    return Message(f"{len(empty)} post-mortem sections are still empty: {listed}", [section(text), actions])

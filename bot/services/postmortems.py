@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,7 +16,7 @@ from bot.domain import DomainError, EventKind, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.postmortem.compile import compile_postmortem
-from bot.postmortem.facts import Facts, file_name
+from bot.postmortem.facts import Facts, file_name, unwritten
 from bot.postmortem.nudges import offer, overdue_stage
 from bot.postmortem.store import PUBLISHED, REVIEWED, ActionItemStore, Postmortem, PostmortemStore
 from bot.postmortem.summary import summary_message
@@ -136,9 +137,18 @@ class Postmortems(IncidentHooks):
         await self._tell(incident, f":busts_in_silhouette: <@{user}> marked the post-mortem reviewed.")
         return "Marked reviewed."
 
+    async def unwritten(self, incident_id: int) -> list[str]:
+        """The sections still empty, which Publish names before it publishes."""
+        _, postmortem = await self.facts(incident_id)
+        return unwritten(postmortem.narrative)
+
     async def publish(self, incident_id: int, user: str) -> str:
-        """Write the file (same name every time: a re-publish updates it), upload it, post the summary."""
+        """Write the file (same name every time: a re-publish updates it), upload it, post the summary.
+
+        The document and the summary say "Published": they are compiled as what they become.
+        """
         facts, _ = await self.facts(incident_id)
+        facts = replace(facts, status=PUBLISHED)
         incident = facts.incident
         document = compile_postmortem(facts, self.templates)
         name = file_name(incident, self.config.zone)
