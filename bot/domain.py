@@ -40,6 +40,8 @@ class EventKind(enum.StrEnum):
     ACTION_ITEM_DONE = "action_item_done"
     POSTMORTEM_REVIEWED = "postmortem_reviewed"
     POSTMORTEM_PUBLISHED = "postmortem_published"
+    POSTMORTEM_COMMITTED = "postmortem_committed"
+    ACTION_ITEM_EXPORTED = "action_item_exported"
 
 
 AUDIENCES = ("channel", "announcements", "management")

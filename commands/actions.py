@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -16,12 +17,25 @@ from commands.deps import Deps
 from commands.forms import Form
 from commands.registry import Ack, Invocation, subcommand
 
+EXPORT = re.compile(r"export\s+#?(\d+)\s+(github|jira)\s*$", re.IGNORECASE)
+
 
 @subcommand(
-    "action", "action <text> [@owner] [due]", "Record a follow-up (form without text)", needs_incident=True
+    "action",
+    "action <text> [@owner] [due] | action export <n> github|jira",
+    "Record a follow-up (form without text), or open it as a GitHub or Jira issue",
+    needs_incident=True,
 )
 async def action_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     assert inv.incident
+    export = EXPORT.match(inv.args)
+    if export:
+        await ack(text=f":hourglass_flowing_sand: Exporting action item #{export.group(1)}…")
+        doing = deps.actions.export(int(export.group(1)), export.group(2).lower(), inv.user_id)
+        result = await run_after_ack(deps, inv.user_id, inv.channel_id, doing, inv.response_url)
+        if result:
+            await tell(deps, inv.user_id, inv.channel_id, result, inv.response_url)
+        return
     if not inv.args:
         await ack()
         await deps.slack.open_view(inv.trigger_id, modals.action_item_view(inv.incident))

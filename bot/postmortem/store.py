@@ -27,6 +27,8 @@ class ActionItem:
     created_at: datetime
     done_at: datetime | None
     done_by: str | None
+    external_url: str | None = None
+    """The issue it was exported to (GitHub or Jira), once exported."""
 
     def overdue(self, today: date) -> bool:
         return self.status == OPEN and self.due is not None and self.due < today
@@ -57,6 +59,7 @@ def _item(row: ActionItemRow) -> ActionItem:
         row.created_at,
         row.done_at,
         row.done_by,
+        row.external_url,
     )
 
 
@@ -118,6 +121,16 @@ class ActionItemStore(Store):
                 update(ActionItemRow)
                 .where(ActionItemRow.id == item_id, ActionItemRow.status == OPEN)
                 .values(status=DONE, done_at=now, done_by=user)
+            )
+            return result.rowcount == 1
+
+    async def exported(self, item_id: int, url: str) -> bool:
+        """Record where the item went; False when it had been exported already (a second click)."""
+        async with self._tx() as session:
+            result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+                update(ActionItemRow)
+                .where(ActionItemRow.id == item_id, ActionItemRow.external_url.is_(None))
+                .values(external_url=url)
             )
             return result.rowcount == 1
 

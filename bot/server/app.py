@@ -23,6 +23,7 @@ from bot.integrations.pagers import build_providers
 from bot.integrations.slack import SlackGateway, make_client, slack_error_of
 from bot.metrics import Metrics
 from bot.oncall.store import PagingStore
+from bot.postmortem.git_publish import GitPublisher
 from bot.postmortem.store import ActionItemStore, PostmortemStore
 from bot.runbooks.files import configured_runbooks
 from bot.runbooks.store import RunbookStore
@@ -161,7 +162,9 @@ async def build_runtime(
         now,
     )
     action_items = ActionItemStore(sessions)
-    actions = ActionItems(config, action_items, store, scheduler, slack, now)
+    actions = ActionItems(config, action_items, store, scheduler, slack, now, os.environ)
+    directory = config_relative(settings.config, config.postmortems.directory)
+    git = config.postmortems.git
     postmortems = Postmortems(
         config,
         PostmortemStore(sessions),
@@ -170,8 +173,9 @@ async def build_runtime(
         scheduler,
         slack,
         templates,
-        config_relative(settings.config, config.postmortems.directory),
+        directory,
         now,
+        GitPublisher(git, directory / ".git-work", os.environ) if git else None,
     )
     incidents.hooks.append(postmortems)
     alerts = AlertService(

@@ -4,12 +4,13 @@ overdue until done. The reminders are durable timers, so a restart forgets none.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
+from bot.integrations.trackers import GitHub, Jira, TrackerError
 from bot.messages import notice
 from bot.postmortem import action_messages as ui
 from bot.postmortem.action_text import ActionRequest
@@ -34,7 +35,9 @@ class ActionItems:
         scheduler: Scheduler,
         slack: SlackGateway,
         now: Callable[[], datetime],
+        env: Mapping[str, str] | None = None,
     ) -> None:
+        self.env = env or {}
         self.config = config
         self.store = store
         self.incidents = incidents
@@ -87,6 +90,58 @@ class ActionItems:
                 f"action item #{item.id}",
             )
         return f"Action item #{item.id} is done."
+
+    async def export(self, item_id: int, target: str, user: str) -> str:
+        """Open an issue for the item in GitHub or Jira and keep its link on the item and the timeline."""
+        item = await self.store.get(item_id)
+        if item is None:
+            raise DomainError(f"There is no action item #{item_id}; `/incident actions` lists the open ones.")
+        if item.external_url:
+            return f"Action item #{item.id} is already tracked at {item.external_url}."
+        incident = await self.incidents.require(item.incident_id)
+        settings = self.config.postmortems.export
+        owner = f"Owner: <@{item.owner}> in Slack.\n" if item.owner else ""
+        due = f"Due: {item.due.isoformat()}.\n" if item.due else ""
+        body = f"Follow-up of {incident.reference}: {incident.title}\n{owner}{due}Recorded by incidentbot."
+        try:
+            if target == "github" and settings.github:
+                github = settings.github
+                token = self._secret(github.token_env)
+                url = await GitHub(github.api_url, token).create_issue(
+                    github.repo, item.text, body, github.labels
+                )
+            elif target == "jira" and settings.jira:
+                jira = settings.jira
+                client = Jira(jira.url, self._secret(jira.email_env), self._secret(jira.token_env))
+                url = await client.create_issue(jira.project, jira.issue_type, item.text, body, item.due)
+            else:
+                configured = [name for name in ("github", "jira") if getattr(settings, name)]
+                where = " or ".join(configured) or "nowhere yet (see `postmortems.export` in the config)"
+                raise DomainError(f"Action items can be exported to {where}; not to {target!r}.")
+        except TrackerError as exc:
+            log.warning("action item #%s not exported to %s: %s", item.id, target, exc)
+            raise DomainError(
+                f"Action item #{item.id} was not exported: {exc}. Nothing was changed."
+            ) from exc
+        if not await self.store.exported(item.id, url):
+            return f"Action item #{item.id} was exported by someone else a moment ago."
+        data = {"item_id": item.id, "target": target, "url": url}
+        await self.incidents.append(
+            incident.id, NewEvent(EventKind.ACTION_ITEM_EXPORTED, user, item.text, data), self.now()
+        )
+        if incident.channel_id:
+            await self.slack.post_or_log(
+                incident.channel_id,
+                notice(f":link: <@{user}> exported action item #{item.id} to {url}"),
+                f"action item #{item.id}",
+            )
+        return f"Action item #{item.id} is now tracked at {url}."
+
+    def _secret(self, name: str) -> str:
+        value = self.env.get(name)
+        if not value:
+            raise DomainError(f"{name} is not set in the bot's environment; export needs it.")
+        return value
 
     async def for_incident(self, incident_id: int) -> list[ActionItem]:
         return await self.store.for_incident(incident_id)

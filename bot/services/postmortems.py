@@ -17,6 +17,7 @@ from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.postmortem.compile import compile_postmortem
 from bot.postmortem.facts import Facts, file_name, unwritten
+from bot.postmortem.git_publish import GitPublisher, GitPublishError
 from bot.postmortem.nudges import offer, overdue_stage
 from bot.postmortem.store import PUBLISHED, REVIEWED, ActionItemStore, Postmortem, PostmortemStore
 from bot.postmortem.summary import summary_message
@@ -47,6 +48,7 @@ class Postmortems(IncidentHooks):
         templates: Templates,
         directory: Path,
         now: Callable[[], datetime],
+        publisher: GitPublisher | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -57,6 +59,7 @@ class Postmortems(IncidentHooks):
         self.templates = templates
         self.directory = directory
         self.now = now
+        self.publisher = publisher
         scheduler.on(DUE, self.remind)
 
     # -- at resolution ---------------------------------------------------------------------------------
@@ -184,7 +187,32 @@ class Postmortems(IncidentHooks):
             await self.slack.post_or_log(
                 incident.announcement_channel, summary, about, incident.announcement_ts
             )
-        return f"Published the post-mortem of {incident.reference} ({name}).{not_uploaded}"
+        committed = await self._commit(incident, name, document, user)
+        return f"Published the post-mortem of {incident.reference} ({name}).{not_uploaded}{committed}"
+
+    async def _commit(self, incident: Incident, name: str, document: str, user: str) -> str:
+        """Commit to the configured repository; a refusal is said, the publication stands."""
+        if self.publisher is None:
+            return ""
+        title = f"Post-mortem of {incident.reference}: {incident.title}"
+        body = f"Published from Slack by incidentbot for {incident.reference} ({incident.severity})."
+        try:
+            done = await self.publisher.publish(name, document, title, body)
+        except GitPublishError as exc:
+            log.warning("post-mortem of incident %s: %s", incident.id, exc)
+            return f" It was not committed to git: {exc}."
+        if done.commit is None:
+            return f" The copy in git ({done.branch}) was already this one."
+        data = {"branch": done.branch, "commit": done.commit, "pull_request": done.pull_request}
+        where = (
+            f"pull request {done.pull_request}"
+            if done.pull_request
+            else f"{done.branch} at {done.commit[:12]}"
+        )
+        await self._event(
+            incident, EventKind.POSTMORTEM_COMMITTED, user, f"post-mortem committed: {where}", data
+        )
+        return f" Committed to git: {where}."
 
     async def remind(self, timer: Timer) -> None:
         incident = await self.incidents.get(int(timer.payload["incident_id"]))

@@ -272,3 +272,5 @@ class ActionItemRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_by: Mapped[str | None] = mapped_column(String(40))
+    external_url: Mapped[str | None] = mapped_column(String(500))
+    """The GitHub or Jira issue it was exported to."""

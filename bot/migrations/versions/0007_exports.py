@@ -1,0 +1,26 @@
+"""Action items remember the GitHub or Jira issue they were exported to.
+
+Revision ID: 0007
+Revises: 0004
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("action_items") as table:
+        table.add_column(sa.Column("external_url", sa.String(500), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("action_items") as table:
+        table.drop_column("external_url")
