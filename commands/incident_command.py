@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.domain import DomainError
-from bot.messages import help_message
+from bot.formatting import escape_mrkdwn
+from bot.messages import MESSAGE_BLOCKS, Message, help_message, section
 from commands.common import tell
 from commands.deps import Deps
 from commands.registry import SUBCOMMANDS, Ack, Invocation, usage_lines
+
+
+def unknown(name: str) -> str:
+    """The first line a person reads after a typo: what was not understood, and the nearest commands."""
+    shown = escape_mrkdwn(name[:40])
+    near = difflib.get_close_matches(name.lower(), SUBCOMMANDS, n=2, cutoff=0.6)
+    guess = " or ".join(f"`/incident {n}`" for n in near)
+    return f":grey_question: Unknown command `{shown}`" + (f" — did you mean {guess}?" if guess else ".")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -20,8 +30,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         sub = SUBCOMMANDS.get(name.lower())
         if sub is None:
             message = help_message(usage_lines())
-            intro = f"Unknown subcommand `{name}`. " if name else ""
-            await ack(text=intro + message.text, blocks=message.blocks)
+            if name:
+                intro = unknown(name)
+                blocks = [section(intro), *message.blocks][:MESSAGE_BLOCKS]
+                message = Message(f"{intro} {message.text}", blocks)
+            await ack(text=message.text, blocks=message.blocks)
             return
         incident = await deps.incidents.in_channel(command["channel_id"]) if sub.needs_incident else None
         if sub.needs_incident and incident is None:

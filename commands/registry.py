@@ -57,6 +57,7 @@ HELP_ORDER = (
     "page",
     "note",
     "resolve",
+    "reopen",
     "runbook",
     "action",
     "actions",

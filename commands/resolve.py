@@ -28,6 +28,23 @@ async def resolve_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     await deps.slack.open_view(inv.trigger_id, modals.resolve_view(inv.incident, inv.args))
 
 
+@subcommand(
+    "reopen", "reopen", "Reopen a resolved incident (it goes back to the first status)", needs_incident=True
+)
+async def reopen_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
+    assert inv.incident
+    if inv.incident.status != deps.config.resolved_status:
+        raise DomainError(f"{inv.incident.reference} is not resolved, so there is nothing to reopen.")
+    await ack(text=f":arrows_counterclockwise: Reopening {inv.incident.reference}…")
+    await run_after_ack(
+        deps,
+        inv.user_id,
+        inv.channel_id,
+        deps.incidents.reopen(inv.incident.id, inv.user_id),
+        inv.response_url,
+    )
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     @app.action("incident_resolve")
     async def resolve_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

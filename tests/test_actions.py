@@ -80,6 +80,9 @@ async def test_an_action_item_reaches_its_owner_and_is_reminded_until_done(
     assert (await bot.driver.slash(ALICE, channel, text)).status == 200
     recorded = "Action item #1 for <@U0DAVE0000>, due 2026-11-26 recorded"
     await eventually(lambda: bot.workspace.find_messages(recorded, include_ephemeral=True))
+    # Everyone in the channel sees the follow-up, not only its author.
+    public = f"<@{ALICE}> recorded action item #1 for <@{DAVE}>, due 2026-11-26: Add retries"
+    await eventually(lambda: [m for m in bot.workspace.messages(channel) if public in message_text(m)])
     [dm] = await eventually(lambda: dms(bot, DAVE))
     assert "Add retries to the payment client" in message_text(dm) and "due 2026-11-26" in message_text(dm)
     events = await bot.runtime.incidents.store.timeline(incident.id)

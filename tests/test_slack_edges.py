@@ -85,10 +85,47 @@ async def test_five_thousand_character_title_is_shortened_and_kept_as_summary(bo
 
 async def test_unknown_subcommand_shows_help(bot: BotUnderTest) -> None:
     response = await bot.driver.slash(ALICE, GENERAL, "frobnicate now")
-    assert response.status == 200
-    assert "Unknown subcommand `frobnicate`" in response.body
-    for sub in ("declare", "update", "status", "severity", "assign", "note", "resolve", "list", "help"):
-        assert f"/incident {sub}" in response.body
+    assert response.status == 200 and response.json is not None
+    blocks = response.json["blocks"]  # what Slack shows: the blocks, not the fallback text
+    assert blocks[0]["text"]["text"] == ":grey_question: Unknown command `frobnicate`."
+    for sub in (
+        "declare",
+        "update",
+        "status",
+        "severity",
+        "assign",
+        "note",
+        "resolve",
+        "reopen",
+        "list",
+        "help",
+    ):
+        assert f"/incident {sub}" in str(blocks)
+    typo = await bot.driver.slash(ALICE, GENERAL, "resolv")
+    assert typo.json is not None
+    assert typo.json["blocks"][0]["text"]["text"].endswith("did you mean `/incident resolve`?")
+
+
+async def test_reopen_from_the_command_line(bot: BotUnderTest) -> None:
+    response = await bot.driver.slash(ALICE, GENERAL, "reopen")
+    assert "works in an incident channel" in response.body
+    incident = await declare(bot)
+    channel = incident.channel_id or ""
+    refused = await bot.driver.slash(ALICE, channel, "reopen")
+    assert f"{incident.reference} is not resolved, so there is nothing to reopen." in refused.body
+    await bot.driver.click(ALICE, "incident_resolve", channel_id=channel, message_ts=incident.summary_ts)
+    view = await latest_view(bot, ALICE, "resolve_incident")
+    await bot.driver.submit_view(ALICE, view.id, {"resolution": {"value": "Fixed."}})
+    await eventually(lambda: _status_is(bot, incident.id, "resolved"))
+    answer = await bot.driver.slash(ALICE, channel, "reopen")
+    assert f"Reopening {incident.reference}" in answer.body
+    await eventually(lambda: _status_is(bot, incident.id, "investigating"))
+    timeline = await bot.runtime.incidents.store.timeline(incident.id)
+    assert EventKind.REOPENED in [e.kind for e in timeline]
+
+
+async def _status_is(bot: BotUnderTest, incident_id: int, status: str) -> bool:
+    return (await bot.incident(incident_id)).status == status
 
 
 async def test_help_and_empty_command(bot: BotUnderTest) -> None:

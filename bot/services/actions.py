@@ -62,6 +62,16 @@ class ActionItems:
         await self.incidents.append(
             incident.id, NewEvent(EventKind.ACTION_ITEM_ADDED, actor, item.text, data), self.now()
         )
+        if incident.channel_id:  # follow-ups are the team's, not only their author's
+            who = f" for <@{owner}>" if owner else ""
+            due = f", due {item.due.isoformat()}" if item.due else ""
+            await self.slack.post_or_log(
+                incident.channel_id,
+                notice(
+                    f":memo: <@{actor}> recorded action item #{item.id}{who}{due}: {ui.escape(item.text)}"
+                ),
+                f"action item #{item.id}",
+            )
         if owner:
             await self._dm(owner, ui.assigned(item, incident, actor))
         if item.due:
