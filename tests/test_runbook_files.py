@@ -490,7 +490,7 @@ def test_cli_validate_good_bad_and_missing_directories(
     assert path.exists()
 
     assert run(["runbook", "validate", "nowhere"]) == 2
-    assert "nowhere: no such directory" in capsys.readouterr().err
+    assert "nothing to validate: nowhere is not a directory" in capsys.readouterr().err
     assert run(["runbook", "validate", "--max-age-days", "0"]) == 2
 
 

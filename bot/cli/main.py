@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -106,8 +107,16 @@ def _check_config(settings: Settings, path: str | None) -> int:
     return EXIT_OK
 
 
+def _version() -> str:
+    try:
+        return metadata.version("incidentbot")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
+    parser.add_argument("--version", action="version", version=f"incidentbot {_version()}")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the bot (HTTP or Socket Mode); without SLACK_BOT_TOKEN, the sandbox")
@@ -129,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else list(argv)):
+        parser.print_help()  # a bare `incidentbot` is a question, not a mistake
+        return EXIT_OK
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

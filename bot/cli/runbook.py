@@ -87,10 +87,9 @@ def _validate(
 ) -> int:
     directory = given or configured
     if not directory.is_dir():
-        if given is None:
-            print(f"no runbooks: {directory} (runbooks.directory) does not exist")
-            return EXIT_OK
-        print(f"error: {directory}: no such directory", file=sys.stderr)
+        where = f"{directory} (runbooks.directory in the config)" if given is None else str(directory)
+        hint = "name one: `incidentbot runbook validate DIR`"
+        print(f"error: nothing to validate: {where} is not a directory; {hint}", file=sys.stderr)
         return EXIT_USAGE
     max_age = max_age or section.review_max_age_days
     report = validate(directory, date.today(), max_age, secret_env=section.secret_env)

@@ -1,0 +1,49 @@
+"""The command line a newcomer meets: help without arguments, a version, no stray database files, and an
+exit code that says when there was nothing to do. Run as a user runs it: the console script, in a folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+INCIDENTBOT = str(Path(sys.executable).parent / "incidentbot")
+
+
+def incidentbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(cwd)}
+    return subprocess.run([INCIDENTBOT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Path:
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    return folder
+
+
+def test_bare_command_shows_help_and_version_is_printed(empty: Path) -> None:
+    bare = incidentbot(cwd=empty)
+    assert bare.returncode == 0 and bare.stdout.startswith("usage: incidentbot") and "serve" in bare.stdout
+    version = incidentbot("--version", cwd=empty)
+    assert version.returncode == 0 and version.stdout.startswith("incidentbot 0.")
+
+
+def test_read_only_commands_never_create_a_database(empty: Path) -> None:
+    for args in (("report",), ("postmortem", "show", "INC-1")):
+        done = incidentbot(*args, cwd=empty)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "no database at incidentbot.db" in done.stderr and "incidentbot db upgrade" in done.stderr
+    assert list(empty.iterdir()) == []
+
+
+def test_runbook_validate_with_nothing_to_validate_is_a_usage_error(empty: Path) -> None:
+    done = incidentbot("runbook", "validate", cwd=empty)
+    assert done.returncode == 2
+    assert (
+        "nothing to validate: runbooks (runbooks.directory in the config) is not a directory" in done.stderr
+    )
+    (empty / "books").mkdir()
+    assert incidentbot("runbook", "validate", "books", cwd=empty).returncode == 0
