@@ -38,6 +38,7 @@ class EventKind(enum.StrEnum):
     RUNBOOK_STEP_APPROVAL = "runbook_step_approval"
     ACTION_ITEM_ADDED = "action_item_added"
     ACTION_ITEM_DONE = "action_item_done"
+    POSTMORTEM_IN_REVIEW = "postmortem_in_review"
     POSTMORTEM_REVIEWED = "postmortem_reviewed"
     POSTMORTEM_PUBLISHED = "postmortem_published"
     POSTMORTEM_COMMITTED = "postmortem_committed"

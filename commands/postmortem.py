@@ -88,6 +88,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await tell(deps, user, channel, result, body.get("response_url"))
 
     on_button(nudges.ACTION_SHOW, lambda incident, _user: service.show_draft(incident))
+    on_button(nudges.ACTION_IN_REVIEW, service.request_review)
     on_button(nudges.ACTION_REVIEWED, service.mark_reviewed)
     on_button(nudges.ACTION_PUBLISH_ANYWAY, service.publish)
 

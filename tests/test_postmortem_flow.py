@@ -277,12 +277,21 @@ async def test_a_late_post_mortem_nags_the_commander(pm_bot: tuple[BotUnderTest,
     await bot.runtime.scheduler.run_due()
     assert len(nags()) == 1 and "draft was due" in nags()[0]
     await bot.runtime.postmortems.write(incident.id, {"summary": "Restart fixed it."}, ALICE)
-    await bot.runtime.postmortems.mark_reviewed(incident.id, ALICE)
-    clock.advance(days=7)  # review done; publishing is late
+    early = await bot.runtime.postmortems.mark_reviewed(incident.id, ALICE)
+    assert "publish it first; Reviewed comes after the review meeting" in early
+    await bot.runtime.postmortems.request_review(incident.id, ALICE)  # Draft → In review
+    assert (await bot.runtime.postmortems.store.get(incident.id)).status == "in_review"  # type: ignore[union-attr]
+    clock.advance(days=7)  # in review; publishing is late
     await bot.runtime.scheduler.run_due()
     assert len(nags()) == 2 and "published within a week" in nags()[-1]
     await bot.runtime.postmortems.publish(incident.id, ALICE)
     assert (await bot.runtime.postmortems.store.get(incident.id)).status == "published"  # type: ignore[union-attr]
+    assert await bot.runtime.postmortems.mark_reviewed(incident.id, ALICE) == "Marked reviewed."
+    await bot.runtime.postmortems.publish(incident.id, ALICE)  # a re-publish keeps the review
+    postmortem = await bot.runtime.postmortems.store.get(incident.id)
+    assert postmortem is not None and postmortem.status == "reviewed"
+    document = await asyncio.to_thread(Path(postmortem.path or "").read_text)
+    assert "- **Post-mortem status:** Reviewed ·" in document
 
 
 async def test_the_cli_prints_the_same_post_mortem(

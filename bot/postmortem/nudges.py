@@ -9,6 +9,7 @@ from bot.messages import Message, button, section
 ACTION_EDIT = "postmortem_edit"
 ACTION_SHOW = "postmortem_show"
 ACTION_REVIEWED = "postmortem_reviewed"
+ACTION_IN_REVIEW = "postmortem_in_review"
 ACTION_PUBLISH = "postmortem_publish"
 ACTION_PUBLISH_ANYWAY = "postmortem_publish_anyway"
 
@@ -27,8 +28,9 @@ def _buttons(incident: Incident) -> dict[str, object]:
         "elements": [
             button("Draft post-mortem", ACTION_EDIT, value, style="primary"),
             button("Show draft", ACTION_SHOW, value),
-            button("Mark reviewed", ACTION_REVIEWED, value),
+            button("Ready for review", ACTION_IN_REVIEW, value),
             button("Publish", ACTION_PUBLISH, value),
+            button("Mark reviewed", ACTION_REVIEWED, value),
         ],
     }
 

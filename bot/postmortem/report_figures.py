@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import EventKind, Incident, TimelineEvent
 from bot.postmortem.metrics import ResponseTimes, response_times
 from bot.postmortem.report_settings import TIME_METRICS, ReportConfig
-from bot.postmortem.store import DONE, PUBLISHED, ActionItem, Postmortem
+from bot.postmortem.store import DONE, OUT, ActionItem, Postmortem
 from bot.settings import IncidentSettings
 
 MET, MISSED, NO_DATA, NO_TARGET = "met", "missed", "no data", "no target"
@@ -328,7 +328,7 @@ def build_report(
     targets = report_config.targets
     required_severities = report_config.required_severities(configured)
     required = [i for i in window if i.severity in required_severities and i.resolved_at is not None]
-    published = {i.id for i in required if i.id in by_id and by_id[i.id].status == PUBLISHED}
+    published = {i.id for i in required if i.id in by_id and by_id[i.id].status in OUT}
     postmortem_rate = _rate(
         "postmortem_completion",
         len(published),

@@ -12,7 +12,10 @@ from bot.store.db import Store, insert_new
 from bot.store.models import ActionItemRow, PostmortemRow
 
 OPEN, DONE = "open", "done"
-DRAFT, REVIEWED, PUBLISHED = "draft", "reviewed", "published"
+DRAFT, IN_REVIEW, PUBLISHED, REVIEWED = "draft", "in_review", "published", "reviewed"
+"""The lifecycle: Draft → In review → Published (→ Reviewed, once the review meeting has been held)."""
+OUT = frozenset({PUBLISHED, REVIEWED})
+"""Statuses of a post-mortem readers can find."""
 
 
 @dataclass(frozen=True)

@@ -410,9 +410,18 @@ class Describer:
         return f"Action item{number} done: {md_inline(self.text(event.text))}", [], ""
 
     def postmortem_status(self, event: TimelineEvent) -> Parts:
-        verb = "reviewed" if event.kind == EventKind.POSTMORTEM_REVIEWED else "published"
+        verb = {
+            EventKind.POSTMORTEM_REVIEWED: "reviewed",
+            EventKind.POSTMORTEM_IN_REVIEW: "ready for review",
+            EventKind.POSTMORTEM_COMMITTED: "committed",
+        }.get(EventKind(event.kind), "published")
         extra = md_inline(self.text(event.text))
         return f"Post-mortem {verb}" + (f": {extra}" if extra and extra != verb else ""), [], ""
+
+    def action_item_exported(self, event: TimelineEvent) -> Parts:
+        number = f" #{event.data['item_id']}" if event.data.get("item_id") else ""
+        url = md_inline(self.text(str(event.data.get("url", ""))))
+        return f"Action item{number} exported to {url}: {md_inline(self.text(event.text))}", [], ""
 
 
 _HANDLERS: dict[str, Callable[[Describer, TimelineEvent], Describer.Parts]] = {
@@ -448,8 +457,11 @@ _HANDLERS.update(
         for kind, handler in (
             ("action_item_added", Describer.action_item_added),
             ("action_item_done", Describer.action_item_done),
+            ("action_item_exported", Describer.action_item_exported),
+            ("postmortem_in_review", Describer.postmortem_status),
             ("postmortem_reviewed", Describer.postmortem_status),
             ("postmortem_published", Describer.postmortem_status),
+            ("postmortem_committed", Describer.postmortem_status),
         )
     }
 )

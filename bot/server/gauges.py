@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import AppConfig
 from bot.metrics import Gauges
-from bot.postmortem.store import OPEN, PUBLISHED
+from bot.postmortem.store import OPEN, OUT
 from bot.store.models import ActionItemRow, IncidentRow, PostmortemRow
 
 
@@ -21,7 +21,7 @@ async def current_gauges(
     publish_by = now - config.postmortems.publish_within
     today = now.astimezone(config.zone).date()
     published = exists().where(
-        and_(PostmortemRow.incident_id == IncidentRow.id, PostmortemRow.status == PUBLISHED)
+        and_(PostmortemRow.incident_id == IncidentRow.id, PostmortemRow.status.in_(OUT))
     )
     async with sessions() as session:
         by_severity = await session.execute(

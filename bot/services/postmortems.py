@@ -13,13 +13,23 @@ from typing import Any, ClassVar
 
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
+from bot.formatting import status_label
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.postmortem.compile import compile_postmortem
 from bot.postmortem.facts import Facts, file_name, unwritten
 from bot.postmortem.git_publish import GitPublisher, GitPublishError
 from bot.postmortem.nudges import offer, overdue_stage
-from bot.postmortem.store import PUBLISHED, REVIEWED, ActionItemStore, Postmortem, PostmortemStore
+from bot.postmortem.store import (
+    DRAFT,
+    IN_REVIEW,
+    OUT,
+    PUBLISHED,
+    REVIEWED,
+    ActionItemStore,
+    Postmortem,
+    PostmortemStore,
+)
 from bot.postmortem.summary import summary_message
 from bot.services.hooks import Change, IncidentHooks
 from bot.services.paging import SLACK_USER
@@ -130,11 +140,31 @@ class Postmortems(IncidentHooks):
         await self.store.write(incident.id, sections, user, self.now())
         return f"Saved; `/incident postmortem` shows the updated draft of {incident.reference}."
 
-    async def mark_reviewed(self, incident_id: int, user: str) -> str:
+    async def request_review(self, incident_id: int, user: str) -> str:
+        """Draft → In review: the writers are done and ask the team to review before it is published."""
         incident = await self.incidents.require(incident_id)
         postmortem = await self.store.ensure(incident.id, self.now())
-        if postmortem.status in (REVIEWED, PUBLISHED):
-            return f"The post-mortem of {incident.reference} is already {postmortem.status}."
+        if postmortem.status != DRAFT:
+            return f"The post-mortem of {incident.reference} is already {status_label(postmortem.status)}."
+        await self.store.mark(incident.id, IN_REVIEW, self.now())
+        await self._event(incident, EventKind.POSTMORTEM_IN_REVIEW, user, "post-mortem ready for review", {})
+        commander = f" <@{incident.commander}>," if incident.commander else ""
+        await self._tell(
+            incident, f":busts_in_silhouette:{commander} <@{user}> says the post-mortem is ready for review."
+        )
+        return "Marked ready for review."
+
+    async def mark_reviewed(self, incident_id: int, user: str) -> str:
+        """Published → Reviewed: the review meeting was held; the last step of the lifecycle."""
+        incident = await self.incidents.require(incident_id)
+        postmortem = await self.store.ensure(incident.id, self.now())
+        if postmortem.status == REVIEWED:
+            return f"The post-mortem of {incident.reference} is already reviewed."
+        if postmortem.status != PUBLISHED:
+            return (
+                f"The post-mortem of {incident.reference} is {status_label(postmortem.status)}: "
+                "publish it first; Reviewed comes after the review meeting on the published document."
+            )
         await self.store.mark(incident.id, REVIEWED, self.now())
         await self._event(incident, EventKind.POSTMORTEM_REVIEWED, user, "post-mortem reviewed", {})
         await self._tell(incident, f":busts_in_silhouette: <@{user}> marked the post-mortem reviewed.")
@@ -150,8 +180,9 @@ class Postmortems(IncidentHooks):
 
         The document and the summary say "Published": they are compiled as what they become.
         """
-        facts, _ = await self.facts(incident_id)
-        facts = replace(facts, status=PUBLISHED)
+        facts, postmortem = await self.facts(incident_id)
+        status = REVIEWED if postmortem.status == REVIEWED else PUBLISHED  # a re-publish keeps its review
+        facts = replace(facts, status=status)
         incident = facts.incident
         document = compile_postmortem(facts, self.templates)
         name = file_name(incident, self.config.zone)
@@ -163,7 +194,7 @@ class Postmortems(IncidentHooks):
             partial.replace(path)  # readers see the old file or the new one, never half of one
         except OSError as exc:
             raise DomainError(f"Could not write {path}: {exc.strerror or exc}.") from exc
-        await self.store.mark(incident.id, PUBLISHED, self.now(), str(path))
+        await self.store.mark(incident.id, status, self.now(), str(path))
         await self._event(
             incident,
             EventKind.POSTMORTEM_PUBLISHED,
@@ -221,9 +252,9 @@ class Postmortems(IncidentHooks):
             return  # reopened: the reminders of its next resolution take over
         postmortem = await self.store.ensure(incident.id, self.now())
         late = {
-            "draft": postmortem.updated_by is None and postmortem.status not in (REVIEWED, PUBLISHED),
-            "review": postmortem.status not in (REVIEWED, PUBLISHED),
-            "publish": postmortem.status != PUBLISHED,
+            "draft": postmortem.updated_by is None and postmortem.status == DRAFT,
+            "review": postmortem.status == DRAFT,
+            "publish": postmortem.status not in OUT,
         }.get(stage, False)
         if late and incident.channel_id:
             await self.slack.post_or_log(
