@@ -309,6 +309,13 @@ async def test_the_cli_prints_the_same_post_mortem(
     assert await asyncio.to_thread(run, ["postmortem", "show", f"INC-{incident.id}"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"# Post-mortem: INC-{incident.id}") and "A missing header." in printed
+    # The names Slack gave when the draft was shown there are kept: the CLI names people, not ids.
+    assert f"@{ALICE}" in printed  # nobody has compiled it in Slack yet: only the id is known
+    await bot.runtime.postmortems.markdown(incident.id)
+    name = (await bot.runtime.slack.display_names({ALICE}))[ALICE]
+    assert await asyncio.to_thread(run, ["postmortem", "show", f"INC-{incident.id}"]) == 0
+    printed = capsys.readouterr().out
+    assert f"**Incident Commander:** {name}" in printed and f"@{ALICE}" not in printed
     assert await asyncio.to_thread(run, ["postmortem", "show", str(incident.id), "-o", str(tmp_path)]) == 0
     assert (tmp_path / f"{incident.created_at:%Y-%m-%d}-inc-{incident.id}-checkout-is-down.md").exists()
     assert await asyncio.to_thread(run, ["postmortem", "show", "999"]) == 1

@@ -48,6 +48,7 @@ async def _compile(sessions: Sessions, config: AppConfig, incident_id: int) -> t
         config=config,
         now=utcnow(),
         status=postmortem.status if postmortem else "draft",
+        names=postmortem.names if postmortem else {},
     )
     return compile_postmortem(facts, Templates(config)), file_name(incident, config.zone)
 

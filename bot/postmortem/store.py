@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -48,6 +48,8 @@ class Postmortem:
     reviewed_at: datetime | None
     published_at: datetime | None
     path: str | None
+    names: dict[str, str] = field(default_factory=dict)
+    """Display names of the people it mentions, as last seen in Slack."""
 
 
 def _item(row: ActionItemRow) -> ActionItem:
@@ -77,6 +79,7 @@ def _postmortem(row: PostmortemRow) -> Postmortem:
         row.reviewed_at,
         row.published_at,
         row.path,
+        dict(row.names or {}),
     )
 
 
@@ -179,6 +182,15 @@ class PostmortemStore(Store):
         found = await self.get(incident_id)
         assert found is not None
         return found
+
+    async def remember_names(self, incident_id: int, names: dict[str, str]) -> None:
+        """Keep the names Slack gave, merged with earlier ones (someone may have left the workspace since)."""
+        async with self._tx() as session:
+            row = await session.scalar(
+                select(PostmortemRow).where(PostmortemRow.incident_id == incident_id).with_for_update()
+            )
+            if row is not None and {**(row.names or {}), **names} != (row.names or {}):
+                row.names = {**(row.names or {}), **names}
 
     async def mark(self, incident_id: int, status: str, now: datetime, path: str | None = None) -> None:
         values: dict[str, Any] = {"status": status, "updated_at": now}

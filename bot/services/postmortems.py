@@ -108,9 +108,15 @@ class Postmortems(IncidentHooks):
             config=self.config,
             now=self.now(),
             status=postmortem.status,
-            names=await self.slack.display_names({p for p in people if SLACK_USER.fullmatch(p)}),
+            names=await self._names(postmortem, {p for p in people if SLACK_USER.fullmatch(p)}),
         )
         return facts, postmortem
+
+    async def _names(self, postmortem: Postmortem, users: set[str]) -> dict[str, str]:
+        """Names from Slack, remembered for the CLI; the remembered ones where Slack does not answer."""
+        names = {**postmortem.names, **await self.slack.display_names(users)}
+        await self.store.remember_names(postmortem.incident_id, names)
+        return names
 
     async def markdown(self, incident_id: int) -> str:
         facts, _ = await self.facts(incident_id)

@@ -255,6 +255,8 @@ class PostmortemRow(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     path: Mapped[str | None] = mapped_column(String(500))
+    names: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    """Slack user id -> display name, as last seen in Slack, so the CLI can name people without Slack."""
 
 
 class ActionItemRow(Base):
