@@ -174,8 +174,13 @@ class IncidentStore(db.Store):
         assert incident is not None
         return incident, previous
 
-    async def append(self, incident_id: int, event: NewEvent, now: datetime) -> TimelineEvent:
+    async def append(
+        self, incident_id: int, event: NewEvent, now: datetime, once: str | None = None
+    ) -> TimelineEvent | None:
+        """Append `event`; with `once`, only the first call with that key does (a retried job)."""
         async with self._tx() as session:
+            if once is not None and not await db.claim(session, once):
+                return None
             row = _event_row(incident_id, event, now)
             session.add(row)
             await session.flush()
