@@ -110,7 +110,8 @@ async def test_an_action_item_reaches_its_owner_and_is_reminded_until_done(
     assert await bot.runtime.scheduler.store.pending(kind=DUE) == []
     response = await bot.driver.slash(ALICE, GENERAL, "actions")
     assert "Open action items: none" in response.body
-    assert "already done" in await bot.runtime.actions.complete(1, DAVE)
+    with pytest.raises(DomainError, match=rf"Action item #1 was already done by <@{DAVE}> at \d\d:\d\d\."):
+        await bot.runtime.actions.complete(1, DAVE)
 
 
 async def test_the_form_checks_the_date_and_needs_text(abot: BotUnderTest) -> None:

@@ -195,5 +195,5 @@ class RunbookStore(Store):
 
     async def mark(self, run_id: int, step_id: str, state: str, actor: str, now: datetime) -> bool:
         """Done or skipped by a person; never while the step runs or waits for approval."""
-        allowed = RunbookStepRow.state.not_in((RUNNING, AWAITING_APPROVAL))
+        allowed = RunbookStepRow.state.not_in((RUNNING, AWAITING_APPROVAL, state))  # not done twice
         return await self._move(run_id, step_id, allowed, state=state, actor=actor, finished_at=now)

@@ -7,7 +7,8 @@ the timeline and shown in the channel, and never undoes the incident.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -21,13 +22,14 @@ from bot.domain import (
     EventKind,
     Incident,
     UpdateDraft,
+    already_done,
     channel_name,
     validate_title,
 )
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.metrics import Metrics
 from bot.services.hooks import Change, IncidentHooks
-from bot.store import IncidentStore, NewEvent
+from bot.store import IncidentStore, NewEvent, StaleChange
 from bot.templating import Templates
 
 log = logging.getLogger(__name__)
@@ -244,17 +246,19 @@ class IncidentService:
     async def set_status(self, incident_id: int, status: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
         status = self.check_status(incident, status)
-        incident = await self.store.change(
-            incident_id,
-            self.now(),
-            NewEvent(
-                EventKind.STATUS_CHANGED,
-                actor,
-                f"{incident.status} → {status}",
-                {"from": incident.status, "to": status},
-            ),
-            status=status,
-        )
+        async with self._first(incident, "had its status changed", EventKind.STATUS_CHANGED):
+            incident = await self.store.change(
+                incident_id,
+                self.now(),
+                NewEvent(
+                    EventKind.STATUS_CHANGED,
+                    actor,
+                    f"{incident.status} → {status}",
+                    {"from": incident.status, "to": status},
+                ),
+                expect={"status": incident.status},
+                status=status,
+            )
         outcome = await self._refresh(incident, f"<@{actor}> changed the status to *{status}*.")
         await self._report_problems(outcome)
         return outcome
@@ -264,17 +268,19 @@ class IncidentService:
         severity = self.check_severity(incident, severity_id)
         order = [s.id for s in self.config.severities]
         direction = "up" if order.index(severity.id) < order.index(incident.severity) else "down"
-        incident = await self.store.change(
-            incident_id,
-            self.now(),
-            NewEvent(
-                EventKind.SEVERITY_CHANGED,
-                actor,
-                f"{incident.severity} → {severity.id}",
-                {"from": incident.severity, "to": severity.id, "direction": direction},
-            ),
-            severity=severity.id,
-        )
+        async with self._first(incident, "had its severity changed", EventKind.SEVERITY_CHANGED):
+            incident = await self.store.change(
+                incident_id,
+                self.now(),
+                NewEvent(
+                    EventKind.SEVERITY_CHANGED,
+                    actor,
+                    f"{incident.severity} → {severity.id}",
+                    {"from": incident.severity, "to": severity.id, "direction": direction},
+                ),
+                expect={"severity": incident.severity},
+                severity=severity.id,
+            )
         verb = "raised" if direction == "up" else "lowered"
         outcome = await self._refresh(incident, f"<@{actor}> {verb} the severity to *{severity.label}*.")
         await self._run_hooks(outcome, "severity_changed")
@@ -284,7 +290,10 @@ class IncidentService:
     async def assign_role(self, incident_id: int, role_text: str, user_id: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
         role = self.check_role(incident, role_text, user_id)
-        incident, previous = await self.store.assign_role(incident_id, role.id, user_id, actor, self.now())
+        async with self._first(incident, f"had its {role.name} changed", EventKind.ROLE_ASSIGNED):
+            incident, previous = await self.store.assign_role(
+                incident_id, role.id, user_id, actor, self.now(), expect=incident.roles.get(role.id)
+            )
         handover = f" (taking over from <@{previous}>)" if previous else ""
         outcome = Outcome(incident)
         if incident.channel_id:
@@ -411,20 +420,22 @@ class IncidentService:
         resolution = self.check_resolve(incident, resolution)
         now = self.now()
         ttr = now - incident.created_at
-        incident = await self.store.change(
-            incident_id,
-            now,
-            NewEvent(
-                EventKind.RESOLVED,
-                actor,
-                resolution,
-                {"from": incident.status, "time_to_resolve_seconds": ttr.total_seconds()},
-            ),
-            status=self.config.resolved_status,
-            resolved_at=now,
-            resolution=resolution,
-            next_update_due=None,
-        )
+        async with self._first(incident, "resolved", EventKind.RESOLVED, EventKind.STATUS_CHANGED):
+            incident = await self.store.change(
+                incident_id,
+                now,
+                NewEvent(
+                    EventKind.RESOLVED,
+                    actor,
+                    resolution,
+                    {"from": incident.status, "time_to_resolve_seconds": ttr.total_seconds()},
+                ),
+                expect={"status": incident.status},
+                status=self.config.resolved_status,
+                resolved_at=now,
+                resolution=resolution,
+                next_update_due=None,
+            )
         self.metrics.resolved(incident.severity, ttr)
         final = self.templates.render(
             "resolved_channel.md.j2",
@@ -448,20 +459,36 @@ class IncidentService:
         incident = await self.get(incident_id)
         if incident.status != self.config.resolved_status:
             raise DomainError(f"{incident.reference} is not resolved.")
-        incident = await self.store.change(
-            incident_id,
-            self.now(),
-            NewEvent(EventKind.REOPENED, actor, "reopened", {}),
-            status=self.config.initial_status,
-            resolved_at=None,
-            resolution=None,
-        )
+        async with self._first(incident, "reopened", EventKind.REOPENED):
+            incident = await self.store.change(
+                incident_id,
+                self.now(),
+                NewEvent(EventKind.REOPENED, actor, "reopened", {}),
+                expect={"status": incident.status},
+                status=self.config.initial_status,
+                resolved_at=None,
+                resolution=None,
+            )
         outcome = await self._refresh(incident, f"<@{actor}> reopened the incident.")
         await self._run_hooks(outcome, "reopened")
         await self._report_problems(outcome)
         return outcome
 
     # -- plumbing ------------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _first(self, incident: Incident, what: str, *kinds: EventKind) -> AsyncIterator[None]:
+        """Turn a lost compare-and-set into the answer the slower person sees: who did it, and when."""
+        try:
+            yield
+        except StaleChange:
+            last = await self.store.last_event(incident.id, *kinds)
+            raise already_done(
+                f"{incident.reference} was already {what}",
+                last.actor if last else None,
+                last.occurred_at if last else None,
+                self.config.zone,
+            ) from None
+
     async def _refresh(
         self, incident: Incident, notice: str | None, outcome: Outcome | None = None
     ) -> Outcome:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import AppConfig
-from bot.domain import DomainError, EventKind, Incident
+from bot.domain import DomainError, EventKind, Incident, already_done
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
 from bot.runbooks import messages as ui
@@ -175,7 +175,7 @@ class RunbookService:
             )
         record = await self.store.step(run.id, step.id)
         if record is None or not await self.store.approve(run.id, step.id, self.now()):
-            raise DomainError(f"*{step.title}* is not waiting for approval (approved or rejected already).")
+            raise await self._decided(incident, step)
         await self._event(
             incident,
             EventKind.RUNBOOK_STEP_APPROVAL,
@@ -193,7 +193,7 @@ class RunbookService:
                 "Only the Incident Commander or the Operations Lead can reject a dangerous step."
             )
         if not await self.store.reject(run.id, step.id):
-            raise DomainError(f"*{step.title}* is not waiting for approval.")
+            raise await self._decided(incident, step)
         await self._event(
             incident,
             EventKind.RUNBOOK_STEP_APPROVAL,
@@ -210,6 +210,14 @@ class RunbookService:
         if state not in (DONE, SKIPPED):
             raise ValueError(state)
         if not await self.store.mark(run.id, step.id, state, user, self.now()):
+            record = await self.store.step(run.id, step.id)
+            if record is not None and record.state == state:
+                raise already_done(
+                    f"*{step.title}* was already marked {state}",
+                    record.actor,
+                    record.finished_at,
+                    self.config.zone,
+                )
             raise DomainError(f"*{step.title}* is running or waiting for approval; wait for it.")
         await self._event(
             incident,
@@ -220,6 +228,18 @@ class RunbookService:
         )
         await self._refresh(run, runbook, step.id)
         return f"Marked *{step.title}* {state}."
+
+    async def _decided(self, incident: Incident, step: Step) -> DomainError:
+        """The slower of two approvers (or rejecters) is told who decided first, and when."""
+        last = await self.incidents.store.last_event(incident.id, EventKind.RUNBOOK_STEP_APPROVAL)
+        if last is None or last.data.get("step") != step.id or last.data.get("decision") == "requested":
+            return DomainError(f"*{step.title}* is not waiting for approval.")
+        return already_done(
+            f"*{step.title}* was already {last.data.get('decision')}",
+            last.actor,
+            last.occurred_at,
+            self.config.zone,
+        )
 
     async def _execute(
         self,
