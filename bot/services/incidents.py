@@ -246,7 +246,7 @@ class IncidentService:
     async def set_status(self, incident_id: int, status: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
         status = self.check_status(incident, status)
-        async with self._first(incident, "had its status changed", EventKind.STATUS_CHANGED):
+        async with self._first(f"The status of {incident.reference}", incident, EventKind.STATUS_CHANGED):
             incident = await self.store.change(
                 incident_id,
                 self.now(),
@@ -268,7 +268,7 @@ class IncidentService:
         severity = self.check_severity(incident, severity_id)
         order = [s.id for s in self.config.severities]
         direction = "up" if order.index(severity.id) < order.index(incident.severity) else "down"
-        async with self._first(incident, "had its severity changed", EventKind.SEVERITY_CHANGED):
+        async with self._first(f"The severity of {incident.reference}", incident, EventKind.SEVERITY_CHANGED):
             incident = await self.store.change(
                 incident_id,
                 self.now(),
@@ -290,7 +290,7 @@ class IncidentService:
     async def assign_role(self, incident_id: int, role_text: str, user_id: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
         role = self.check_role(incident, role_text, user_id)
-        async with self._first(incident, f"had its {role.name} changed", EventKind.ROLE_ASSIGNED):
+        async with self._first(f"The {role.name} of {incident.reference}", incident, EventKind.ROLE_ASSIGNED):
             incident, previous = await self.store.assign_role(
                 incident_id, role.id, user_id, actor, self.now(), expect=incident.roles.get(role.id)
             )
@@ -420,7 +420,7 @@ class IncidentService:
         resolution = self.check_resolve(incident, resolution)
         now = self.now()
         ttr = now - incident.created_at
-        async with self._first(incident, "resolved", EventKind.RESOLVED, EventKind.STATUS_CHANGED):
+        async with self._first(incident.reference, incident, EventKind.RESOLVED, verb="resolved"):
             incident = await self.store.change(
                 incident_id,
                 now,
@@ -459,7 +459,7 @@ class IncidentService:
         incident = await self.get(incident_id)
         if incident.status != self.config.resolved_status:
             raise DomainError(f"{incident.reference} is not resolved.")
-        async with self._first(incident, "reopened", EventKind.REOPENED):
+        async with self._first(incident.reference, incident, EventKind.REOPENED, verb="reopened"):
             incident = await self.store.change(
                 incident_id,
                 self.now(),
@@ -476,14 +476,16 @@ class IncidentService:
 
     # -- plumbing ------------------------------------------------------------------------------------
     @asynccontextmanager
-    async def _first(self, incident: Incident, what: str, *kinds: EventKind) -> AsyncIterator[None]:
+    async def _first(
+        self, what: str, incident: Incident, *kinds: EventKind, verb: str = "changed"
+    ) -> AsyncIterator[None]:
         """Turn a lost compare-and-set into the answer the slower person sees: who did it, and when."""
         try:
             yield
         except StaleChange:
             last = await self.store.last_event(incident.id, *kinds)
             raise already_done(
-                f"{incident.reference} was already {what}",
+                f"{what} was already {verb}",
                 last.actor if last else None,
                 last.occurred_at if last else None,
                 self.config.zone,
