@@ -48,7 +48,9 @@ async def test_a_double_clicked_acknowledge_records_one_acknowledgement(bot: Bot
     )
     await eventually(lambda: len(told(ws, rf"already acknowledged by <@{paged}> {WHEN}")) == 3)
     assert len(await events(bot, incident, EventKind.PAGE_ACKED)) == 1
-    assert len(posted(ws, incident.channel_id, "acknowledged the page; time to acknowledge")) == 1
+    notice = "acknowledged the page; time to acknowledge"
+    await eventually(lambda: posted(ws, incident.channel_id, notice))
+    assert len(posted(ws, incident.channel_id, notice)) == 1
 
 
 async def test_two_resolution_forms_submitted_together_resolve_once(bot: BotUnderTest) -> None:
@@ -80,6 +82,7 @@ async def test_a_status_or_severity_typed_twice_changes_once(bot: BotUnderTest) 
     already = rf"The status of INC-\d+ was already changed by <@U0\w+> {WHEN}|is already identified"
     await eventually(lambda: len(told(ws, already)) == 2)
     assert len(await events(bot, incident, EventKind.STATUS_CHANGED)) == 1
+    await eventually(lambda: posted(ws, channel, "changed the status to *identified*"))
     assert len(posted(ws, channel, "changed the status to *identified*")) == 1
 
     await at_once(3, lambda i: bot.driver.slash(ALICE, channel, "severity SEV1"))

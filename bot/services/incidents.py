@@ -17,6 +17,7 @@ from bot import messages
 from bot.config import COMMANDER_ROLE, AppConfig, Role, Severity
 from bot.domain import (
     AUDIENCES,
+    AlreadySo,
     DeclareRequest,
     DomainError,
     EventKind,
@@ -213,7 +214,7 @@ class IncidentService:
         if incident.status == self.config.resolved_status:
             raise DomainError(f"{incident.reference} is resolved; reopen it first.")
         if status == incident.status:
-            raise DomainError(f"{incident.reference} is already {status}.")
+            raise AlreadySo(f"{incident.reference} is already {status}.")
         return status
 
     def check_severity(self, incident: Incident, severity_id: str) -> Severity:
@@ -222,7 +223,7 @@ class IncidentService:
             known = ", ".join(s.id for s in self.config.severities)
             raise DomainError(f"Unknown severity {severity_id!r}; choose one of {known}.")
         if severity.id == incident.severity:
-            raise DomainError(f"{incident.reference} is already {severity.id}.")
+            raise AlreadySo(f"{incident.reference} is already {severity.id}.")
         return severity
 
     def check_role(self, incident: Incident, role_text: str, user_id: str) -> Role:
@@ -231,7 +232,7 @@ class IncidentService:
             known = ", ".join(f"`{r.id}`" for r in self.config.roles)
             raise DomainError(f"Unknown role {role_text!r}; roles are {known}.")
         if incident.roles.get(role.id) == user_id:
-            raise DomainError(f"<@{user_id}> already is {role.name}.")
+            raise AlreadySo(f"<@{user_id}> already is {role.name}.")
         return role
 
     def check_resolve(self, incident: Incident, resolution: str) -> str:
@@ -239,14 +240,14 @@ class IncidentService:
         if not resolution:
             raise DomainError("Say how it was resolved: the summary goes into the final update.")
         if incident.status == self.config.resolved_status:
-            raise DomainError(f"{incident.reference} is already resolved.")
+            raise AlreadySo(f"{incident.reference} is already resolved.")
         return resolution
 
     # -- changes -------------------------------------------------------------------------------------
     async def set_status(self, incident_id: int, status: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        status = self.check_status(incident, status)
         async with self._first(f"The status of {incident.reference}", incident, EventKind.STATUS_CHANGED):
+            status = self.check_status(incident, status)
             incident = await self.store.change(
                 incident_id,
                 self.now(),
@@ -265,10 +266,10 @@ class IncidentService:
 
     async def set_severity(self, incident_id: int, severity_id: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        severity = self.check_severity(incident, severity_id)
-        order = [s.id for s in self.config.severities]
-        direction = "up" if order.index(severity.id) < order.index(incident.severity) else "down"
         async with self._first(f"The severity of {incident.reference}", incident, EventKind.SEVERITY_CHANGED):
+            severity = self.check_severity(incident, severity_id)
+            order = [s.id for s in self.config.severities]
+            direction = "up" if order.index(severity.id) < order.index(incident.severity) else "down"
             incident = await self.store.change(
                 incident_id,
                 self.now(),
@@ -289,8 +290,10 @@ class IncidentService:
 
     async def assign_role(self, incident_id: int, role_text: str, user_id: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        role = self.check_role(incident, role_text, user_id)
-        async with self._first(f"The {role.name} of {incident.reference}", incident, EventKind.ROLE_ASSIGNED):
+        named = self.config.role(role_text)
+        what = f"The {named.name if named else role_text} of {incident.reference}"
+        async with self._first(what, incident, EventKind.ROLE_ASSIGNED):
+            role = self.check_role(incident, role_text, user_id)
             incident, previous = await self.store.assign_role(
                 incident_id, role.id, user_id, actor, self.now(), expect=incident.roles.get(role.id)
             )
@@ -417,10 +420,10 @@ class IncidentService:
 
     async def resolve(self, incident_id: int, resolution: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        resolution = self.check_resolve(incident, resolution)
         now = self.now()
         ttr = now - incident.created_at
         async with self._first(incident.reference, incident, EventKind.RESOLVED, verb="resolved"):
+            resolution = self.check_resolve(incident, resolution)
             incident = await self.store.change(
                 incident_id,
                 now,
@@ -479,11 +482,14 @@ class IncidentService:
     async def _first(
         self, what: str, incident: Incident, *kinds: EventKind, verb: str = "changed"
     ) -> AsyncIterator[None]:
-        """Turn a lost compare-and-set into the answer the slower person sees: who did it, and when."""
+        """Turn a lost compare-and-set (or a change that is already so) into the answer the slower person
+        sees: who did it, and when."""
         try:
             yield
-        except StaleChange:
+        except (StaleChange, AlreadySo) as exc:
             last = await self.store.last_event(incident.id, *kinds)
+            if isinstance(exc, AlreadySo) and last is None:
+                raise
             raise already_done(
                 f"{what} was already {verb}",
                 last.actor if last else None,
