@@ -149,12 +149,16 @@ class RunbookStore(Store):
         params: dict[str, str],
         now: datetime,
         stale_before: datetime,
+        seen_runs: int | None = None,
     ) -> bool:
-        """Running, unless it already runs (a run older than `stale_before` died with its process)."""
+        """Running, unless it already runs (a run older than `stale_before` died with its process), or it
+        ran since the person saw it (`seen_runs`: a double click on Run of a quick step runs it once)."""
         allowed = or_(
             RunbookStepRow.state.not_in((RUNNING, AWAITING_APPROVAL)),
             (RunbookStepRow.state == RUNNING) & (RunbookStepRow.started_at < stale_before),
         )
+        if seen_runs is not None:
+            allowed = allowed & (RunbookStepRow.runs == seen_runs)
         return await self._move(
             run_id,
             step_id,

@@ -22,7 +22,17 @@ from bot.runbooks.execute import Redactor, run_command, step_env
 from bot.runbooks.params import argv, preview, resolve_params
 from bot.runbooks.probes import run_check, run_http
 from bot.runbooks.schema import SECTIONS, Runbook, Step
-from bot.runbooks.store import DONE, FAILED, SKIPPED, SUCCEEDED, RunbookStore, RunRecord, StepRecord
+from bot.runbooks.store import (
+    AWAITING_APPROVAL,
+    DONE,
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    RunbookStore,
+    RunRecord,
+    StepRecord,
+)
 from bot.services.incidents import IncidentService
 from bot.slo.prometheus import PrometheusClient
 from bot.store import NewEvent
@@ -139,7 +149,9 @@ class RunbookService:
         return any(role in APPROVER_ROLES for role in incident.roles_of(user))
 
     # -- running ---------------------------------------------------------------------------------------
-    async def request_run(self, run_id: int, step_id: str, actor: str, given: dict[str, str]) -> str:
+    async def request_run(
+        self, run_id: int, step_id: str, actor: str, given: dict[str, str], seen_runs: int | None = None
+    ) -> str:
         """Run the step now, or ask for approval when it is dangerous and `actor` may not approve."""
         incident, run, runbook, step = await self.locate(run_id, step_id)
         if step.kind == "manual":
@@ -162,7 +174,13 @@ class RunbookService:
             await self._refresh(run, runbook, step.id)
             return f"*{step.title}* is dangerous: an Incident Commander or Operations Lead must approve it."
         stale = self.now() - step.timeout - STALE_GRACE
-        if not await self.store.start(run.id, step.id, actor, params, self.now(), stale):
+        if not await self.store.start(run.id, step.id, actor, params, self.now(), stale, seen_runs):
+            record = await self.store.step(run.id, step.id)
+            busy = record is None or record.state in (RUNNING, AWAITING_APPROVAL)
+            if seen_runs is not None and record is not None and not busy and record.runs != seen_runs:
+                raise already_done(
+                    f"*{step.title}* was already run", record.actor, record.started_at, self.config.zone
+                )
             raise DomainError(f"*{step.title}* is already running or waiting for approval.")
         await self._execute(incident, run, runbook, step, actor, params)
         return f"Ran *{step.title}*."
