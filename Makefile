@@ -1,6 +1,6 @@
 # incidentbot developer tasks. Needs only python3 (3.11+), pip and make; everything else is installed here.
-#   make run     migrate the database, then run the bot (reads .env / the environment); without
-#                SLACK_BOT_TOKEN: the local sandbox at http://127.0.0.1:3000/sandbox
+#   make run     run the bot, migrating its database first (reads .env / the environment); without
+#                SLACK_BOT_TOKEN: the local sandbox at http://127.0.0.1:3000/sandbox (touches no database file)
 #   make test    install the test extras and the test binaries (Prometheus, Alertmanager, Chromium), run pytest
 #   make lint    ruff check + ruff format --check + lint-imports (the layering contracts)
 #   make bench   run every bench/*.py
@@ -45,9 +45,10 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@ $(STAMP)
 
+# `serve --migrate` migrates only the database the bot will use: without Slack tokens the sandbox runs on
+# its own throw-away database, and ./incidentbot.db is not created.
 run: $(STAMP)
-	$(BIN)/incidentbot db upgrade
-	exec $(BIN)/incidentbot serve
+	exec $(BIN)/incidentbot serve --migrate
 
 test-deps:
 	bash scripts/install-test-deps.sh

@@ -125,6 +125,24 @@ class DomainError(Exception):
     """A rule the user broke; the message is shown to them as is."""
 
 
+class AlreadyDone(DomainError):
+    """Someone else's click or form got there first; the message says who and when, nothing happened."""
+
+
+class AlreadySo(DomainError):
+    """The change asked for is already the state (checked on a read): the service says who made it so."""
+
+
+def already_done(what: str, actor: str | None, at: datetime | None, zone: Any = None) -> AlreadyDone:
+    """ "INC-7 was already resolved by @bob at 10:02." — the answer the slower of two clicks gets."""
+    by = f" by <@{actor}>" if actor else ""
+    when = ""
+    if at is not None:
+        local = at.astimezone(zone) if zone is not None else at
+        when = f" at {local:%H:%M}"
+    return AlreadyDone(f"{what}{by}{when}.")
+
+
 TITLE_MAX = 150
 TEXT_MAX = 3000
 

@@ -76,7 +76,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.slack.open_view(body["trigger_id"], modals.runbook_params_view(step, target[0]))
             return
         if await deps.incidents.claim(f"action:{user}:{action.get('action_ts')}"):
-            running = service.request_run(*target, user, {})
+            running = service.request_run(*target, user, {}, ui.seen_runs(action.get("value")))
             await run_after_ack(deps, user, channel, running, body.get("response_url"))
 
     @app.action(ui.ACTION_OPEN)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from bot.config import AppConfig, Settings, load_config
 from bot.domain import Incident
 from bot.server import Runtime, build_runtime, make_web_app
 from bot.standin import RunningStandin, SlackDriver, Workspace
+from bot.standin.driver import DriverResponse
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "examples" / "incidentbot.yml"
@@ -108,3 +110,11 @@ async def bot(
 ) -> AsyncIterator[BotUnderTest]:
     async with running_bot(bot_settings(database_url, standin), app_config, standin.workspace) as under_test:
         yield under_test
+
+
+async def at_once(n: int, deliver: Callable[[int], Awaitable[DriverResponse]]) -> list[DriverResponse]:
+    """`n` signed deliveries of one action sent together, as a double click or two people on one form
+    make them: each is its own delivery (own trigger id, action_ts, timestamp), all acked at once."""
+    responses = await asyncio.gather(*(deliver(i) for i in range(n)))
+    assert [r.status for r in responses] == [200] * n, [r.body for r in responses]
+    return list(responses)

@@ -4,6 +4,7 @@ and overdue reminders that survive like every other timer."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
@@ -16,7 +17,7 @@ from bot.postmortem.action_text import parse_action, parse_due
 from bot.services.actions import DUE
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
-from tests.fixtures_bot import ALICE, DAVE, GENERAL, BotUnderTest, Clock, bot_settings, running_bot
+from tests.fixtures_bot import ALICE, DAVE, GENERAL, BotUnderTest, Clock, at_once, bot_settings, running_bot
 from tests.test_lifecycle import declare, latest_view
 
 TODAY = date(2026, 11, 24)  # a Tuesday
@@ -113,7 +114,8 @@ async def test_an_action_item_reaches_its_owner_and_is_reminded_until_done(
     assert await bot.runtime.scheduler.store.pending(kind=DUE) == []
     response = await bot.driver.slash(ALICE, GENERAL, "actions")
     assert "Open action items: none" in response.body
-    assert "already done" in await bot.runtime.actions.complete(1, DAVE)
+    with pytest.raises(DomainError, match=rf"Action item #1 was already done by <@{DAVE}> at \d\d:\d\d\."):
+        await bot.runtime.actions.complete(1, DAVE)
 
 
 async def test_the_form_checks_the_date_and_needs_text(abot: BotUnderTest) -> None:
@@ -150,3 +152,34 @@ async def test_done_is_kept_when_the_channel_notice_cannot_be_posted(
     assert f"could not post to {channel}: chat.postMessage failed: is_archived" in caplog.text
     response = await bot.driver.slash(ALICE, GENERAL, "actions")
     assert "Open action items: none" in response.body
+
+
+async def test_done_clicked_three_times_at_once_is_done_once(abot: BotUnderTest) -> None:
+    bot = abot
+    incident = await declare(bot)
+    channel = incident.channel_id or ""
+    await bot.driver.slash(ALICE, channel, f"action Add retries <@{DAVE}>")
+    [dm] = await eventually(lambda: dms(bot, DAVE))
+    await at_once(
+        3, lambda i: bot.driver.click(DAVE, "action_item_done", channel_id=dm.channel, message_ts=dm.ts)
+    )
+    already = rf"Action item #1 was already done by <@{DAVE}> at \d\d:\d\d\."
+    await eventually(
+        lambda: (
+            len(
+                [
+                    m
+                    for m in bot.workspace.find_messages("already done", include_ephemeral=True)
+                    if re.search(already, message_text(m))
+                ]
+            )
+            == 2
+        )
+    )
+    done = [
+        e
+        for e in await bot.runtime.incidents.store.timeline(incident.id)
+        if e.kind == EventKind.ACTION_ITEM_DONE
+    ]
+    assert len(done) == 1
+    assert len(bot.workspace.find_messages("did action item #1")) == 1

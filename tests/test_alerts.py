@@ -257,6 +257,13 @@ async def test_alertmanager_groups_become_incidents_with_the_alert_and_the_runbo
     assert "<https://runbooks.example.org/high-latency|Runbook>" in api_post
     [received] = await events(bot, checkout.id, EventKind.ALERT_RECEIVED)
     assert received.data["change"] == "opened" and received.data["alert"]["firing"] == 2
+    # Recorded before it was announced: whoever sees the post can already read the event (no race).
+    [posted] = [
+        c
+        for c in bot.workspace.calls_to("chat.postMessage")
+        if c.args.get("channel") == checkout.channel_id and FIRING in str(c.args.get("text"))
+    ]
+    assert received.occurred_at.timestamp() <= posted.at
 
     alerts_channel = await eventually(
         lambda: len(texts(bot, ALERTS_CHANNEL)) >= 2 and texts(bot, ALERTS_CHANNEL)

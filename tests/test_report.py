@@ -57,6 +57,7 @@ from bot.postmortem.report_render import render_csv, render_json, render_markdow
 from bot.postmortem.report_settings import ReportConfig
 from bot.postmortem.store import PUBLISHED, ActionItemStore, PostmortemStore
 from bot.store import IncidentStore, NewEvent
+from tests.fixtures_bot import EXAMPLE_CONFIG
 
 Sessions = async_sessionmaker[AsyncSession]
 ALICE = "U0ALICE000"
@@ -655,7 +656,7 @@ async def test_cli_refuses_an_unmigrated_database(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("INCIDENTBOT_CONFIG", str(tmp_path / "none.yml"))
+    monkeypatch.setenv("INCIDENTBOT_CONFIG", str(EXAMPLE_CONFIG))
     monkeypatch.setenv("INCIDENTBOT_DATABASE_URL", unmigrated_database_url)
     assert await _cli() == 2
     assert "incidentbot db upgrade" in capsys.readouterr().err
@@ -666,7 +667,7 @@ async def test_cli_says_which_database_it_cannot_reach(
     argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("INCIDENTBOT_CONFIG", str(tmp_path / "none.yml"))
+    monkeypatch.setenv("INCIDENTBOT_CONFIG", str(EXAMPLE_CONFIG))
     monkeypatch.setenv("INCIDENTBOT_DATABASE_URL", "postgresql://ops:hunter2@127.0.0.1:1/incidents")
     assert await asyncio.to_thread(run, argv) == 2
     err = capsys.readouterr().err

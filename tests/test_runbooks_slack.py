@@ -4,6 +4,7 @@ double clicks and retries, truncated and redacted output, membership, and the ti
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.domain import EventKind, Incident
 from bot.runbooks.settings import RunbooksConfig
 from bot.standin import RunningStandin, Workspace, eventually
 from bot.standin.state import message_text
-from tests.fixtures_bot import ALICE, CAROL, GENERAL, BotUnderTest, bot_settings, running_bot
+from tests.fixtures_bot import ALICE, CAROL, GENERAL, BotUnderTest, at_once, bot_settings, running_bot
 from tests.fixtures_prometheus import RunningPrometheus
 from tests.test_lifecycle import declare, latest_view
 
@@ -320,3 +321,73 @@ async def test_only_channel_members_run_steps_and_manual_steps_are_ticked(rbot: 
         if e.kind == EventKind.RUNBOOK_STEP_MARKED
     ]
     assert [(e.actor, e.data["state"]) for e in marked] == [(CAROL, "done")]
+
+
+async def test_a_quick_step_clicked_three_times_at_once_runs_once(rbot: BotUnderTest) -> None:
+    bot, ws = rbot, rbot.workspace
+    incident, messages = await posted(bot)
+    investigation = checklist(messages, "Investigation")
+    await at_once(3, lambda i: click(bot, (ALICE, CAROL, ALICE)[i], "runbook_run", investigation, "fail"))
+    await eventually(lambda: runs(bot, incident, "fail"))
+    answered = "was already run by|already running or waiting"
+    await eventually(
+        lambda: (
+            len(
+                [
+                    m
+                    for m in ws.find_messages("already", include_ephemeral=True)
+                    if re.search(answered, message_text(m))
+                ]
+            )
+            == 2
+        )
+    )
+    assert len(await runs(bot, incident, "fail")) == 1
+
+
+async def test_approve_and_skip_clicked_together_act_once(rbot: BotUnderTest) -> None:
+    bot, ws = rbot, rbot.workspace
+    incident, messages = await posted(bot)  # Alice is IC
+    await click(bot, CAROL, "runbook_run", checklist(messages, "Recovery"), "restart")
+    request = await eventually(
+        lambda: next(
+            (m for m in ws.messages(incident.channel_id or "") if "dangerous step" in message_text(m)), None
+        )
+    )
+    await at_once(
+        3,
+        lambda i: bot.driver.click(
+            ALICE, "runbook_approve", channel_id=request.channel, message_ts=request.ts
+        ),
+    )
+    await eventually(lambda: runs(bot, incident, "restart"))
+    await eventually(
+        lambda: (
+            len(
+                ws.find_messages("not waiting for approval", include_ephemeral=True)
+                + ws.find_messages("was already approved by", include_ephemeral=True)
+            )
+            == 2
+        )
+    )
+    assert len(await runs(bot, incident, "restart")) == 1
+    approvals = [
+        e.data["decision"]
+        for e in await bot.runtime.incidents.store.timeline(incident.id)
+        if e.kind == EventKind.RUNBOOK_STEP_APPROVAL
+    ]
+    assert approvals == ["requested", "approved"]
+
+    communication = checklist(messages, "Communication")
+    await at_once(3, lambda i: click(bot, CAROL, "runbook_skip", communication, "status-page"))
+    await eventually(
+        lambda: (
+            len(ws.find_messages(f"was already marked skipped by <@{CAROL}> at", include_ephemeral=True)) == 2
+        )
+    )
+    marked = [
+        e
+        for e in await bot.runtime.incidents.store.timeline(incident.id)
+        if e.kind == EventKind.RUNBOOK_STEP_MARKED
+    ]
+    assert [(e.actor, e.data["state"]) for e in marked] == [(CAROL, "skipped")]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -17,6 +17,31 @@ from bot.store import db
 
 T = TypeVar("T")
 Sessions = async_sessionmaker[AsyncSession]
+
+
+DAMAGED = ("file is not a database", "malformed", "disk image", "not an error")
+"""How SQLite says that the file is not a healthy database (corrupt, truncated, something else)."""
+
+
+def start_fault(url: str, exc: BaseException) -> str:
+    """One line for a database that cannot be opened at start: where (no password), why, what to do."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    reason = " ".join(str(cause).split())[:300] or type(cause).__name__
+    if any(sign in reason for sign in DAMAGED):
+        todo = (
+            "The SQLite file is damaged: move it away (or restore a backup), "
+            "then run `incidentbot db upgrade`."
+        )
+    else:
+        todo = (
+            "Check that the database is up and INCIDENTBOT_DATABASE_URL is right, "
+            "then run `incidentbot db upgrade`."
+        )
+    return f"cannot open the database at {db.masked(url)}: {type(cause).__name__}: {reason}. {todo}"
+
+
+START_FAULTS = (OSError, SQLAlchemyError, TimeoutError)
+"""What opening a database can raise for reasons outside the code: unreachable, refused, damaged."""
 
 
 class DatabaseUnavailable(Exception):

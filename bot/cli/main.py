@@ -18,6 +18,7 @@ from bot.cli import report as cli_report
 from bot.cli import runbook as cli_runbook
 from bot.cli import sandbox as sandbox_cli
 from bot.cli import slo as cli_slo
+from bot.cli.db import START_FAULTS, start_fault
 from bot.config import AppConfig, ConfigError, Settings, load_config
 from bot.runbooks.model import configured_runbooks
 from bot.slo.specs import configured_slos
@@ -38,14 +39,18 @@ def _settings() -> Settings:
         raise UsageError(f"invalid environment: {problems}") from exc
 
 
-def _config(settings: Settings, path: str | None = None) -> AppConfig:
+def _config(settings: Settings, path: str | None = None, production: bool = False) -> AppConfig:
+    """`serve` and `config check` (`production`), and any command given a file by --config or
+    INCIDENTBOT_CONFIG, need that file to exist and say something; offline tools (`runbook validate`,
+    reports) run on the defaults when no file was named (see `load_config`)."""
+    required = production or bool(path) or "config" in settings.model_fields_set
     try:
-        return load_config(Path(path) if path else settings.config)
+        return load_config(Path(path) if path else settings.config, required=required)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
 
 
-async def _serve(settings: Settings, config: AppConfig) -> int:
+async def _serve(settings: Settings, migrate: bool = False) -> int:
     from bot.server import SocketModeRefused, build_runtime, serve
 
     missing = settings.missing_slack_settings()
@@ -58,14 +63,18 @@ async def _serve(settings: Settings, config: AppConfig) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    config = _config(settings, production=True)
     engine = db.make_engine(settings.database_url)
     try:
-        if settings.auto_migrate:
+        if settings.auto_migrate or migrate:
             await db.upgrade(settings.database_url)
         await db.check_schema(engine)
     except db.SchemaNotMigrated as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
+    except START_FAULTS as exc:
+        print(f"error: {start_fault(settings.database_url, exc)}", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         await engine.dispose()
     try:
@@ -86,7 +95,7 @@ async def _serve(settings: Settings, config: AppConfig) -> int:
 def _check_config(settings: Settings, path: str | None) -> int:
     from bot.config.checks import template_problems
 
-    config = _config(settings, path)
+    config = _config(settings, path, production=True)
     source = Path(path) if path else settings.config
     try:
         slos = configured_slos(config.slos, source)
@@ -99,9 +108,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
         print(problem, file=sys.stderr)
     if problems:
         return EXIT_FAILED
-    where = source if Path(source).exists() else f"{source} (not found: using the built-in defaults)"
     print(
-        f"config ok: {where}: {len(config.severities)} severities, {len(config.roles)} roles, "
+        f"config ok: {source}: {len(config.severities)} severities, {len(config.roles)} roles, "
         f"{len(config.services)} services, {len(slos)} SLOs, {len(runbooks)} runbooks"
     )
     return EXIT_OK
@@ -119,7 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"incidentbot {_version()}")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the bot (HTTP or Socket Mode); without SLACK_BOT_TOKEN, the sandbox")
+    serve = sub.add_parser(
+        "serve", help="run the bot (HTTP or Socket Mode); without SLACK_BOT_TOKEN, the sandbox"
+    )
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="migrate the database first (as `db upgrade`); the sandbox keeps its own and touches none",
+    )
     sandbox_cli.add_parser(sub)
     database = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     database.add_parser("upgrade", help="migrate the database to the current schema")
@@ -147,18 +162,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     try:
         settings = _settings()
-        logging.basicConfig(
-            level=(args.log_level or settings.log_level).upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        level = (args.log_level or settings.log_level).upper()
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if level != "DEBUG":  # "Context impl SQLiteImpl.", "Running upgrade 0003 -> 0004": not news
+            logging.getLogger("alembic").setLevel(logging.WARNING)
         if args.command == "serve":
-            return asyncio.run(_serve(settings, _config(settings)))
-        if args.command == "db" and args.db_command == "upgrade":
-            asyncio.run(db.upgrade(settings.database_url))
-            print(f"database at {db.masked(settings.database_url)} is at revision {db.head_revision()}")
-            return EXIT_OK
-        if args.command == "db" and args.db_command == "current":
-            return asyncio.run(_current(settings))
+            return asyncio.run(_serve(settings, args.migrate))
+        if args.command == "db":
+            return _database_command(args.db_command, settings)
         if args.command == "config":
             return _check_config(settings, args.config)
         if args.command == "sandbox":
@@ -176,6 +187,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     parser.print_usage(sys.stderr)
     return EXIT_USAGE
+
+
+def _database_command(command: str, settings: Settings) -> int:
+    try:
+        if command == "upgrade":
+            asyncio.run(db.upgrade(settings.database_url))
+            print(f"database at {db.masked(settings.database_url)} is at revision {db.head_revision()}")
+            return EXIT_OK
+        return asyncio.run(_current(settings))
+    except START_FAULTS as exc:
+        print(f"error: {start_fault(settings.database_url, exc)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 async def _current(settings: Settings) -> int:

@@ -56,14 +56,31 @@ def config_relative(config_path: Path, path: Path) -> Path:
     return path if path.is_absolute() else config_path.parent / path
 
 
-def load_config(path: Path) -> AppConfig:
-    """Load the YAML file; a missing file means "all defaults" so a first run needs no config."""
+WHAT_TO_DO = (
+    "Point INCIDENTBOT_CONFIG at your incidentbot.yml (start from examples/incidentbot.yml: severities, "
+    "channels, on-call), or mount the file there; `incidentbot sandbox` tries the bot without one."
+)
+
+
+def load_config(path: Path, required: bool = False) -> AppConfig:
+    """Load the YAML file. `required` (serve, config check and the other commands outside the sandbox):
+    a missing or empty file is an error, since the built-in defaults page nobody and post nowhere real
+    (a typo in INCIDENTBOT_CONFIG or an unmounted ConfigMap). Otherwise a missing file means defaults."""
     if not path.exists():
+        if required:
+            raise ConfigError(f"the config file {path} does not exist. {WHAT_TO_DO}")
         return AppConfig()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if raw is None:
+        if required:
+            raise ConfigError(f"the config file {path} is empty. {WHAT_TO_DO}")
+        raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     try:

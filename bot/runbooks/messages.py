@@ -60,13 +60,21 @@ OUTPUT_IN_MESSAGE = 2500
 """Characters of output shown in Slack; longer output is attached as a file."""
 
 
-def step_value(run_id: int, step_id: str) -> str:
-    return f"{run_id}|{step_id}"
+def step_value(run_id: int, step_id: str, runs: int | None = None) -> str:
+    """`run|step`, and for a Run button `|runs`: the runs the person saw, so a double click runs once."""
+    return f"{run_id}|{step_id}" + (f"|{runs}" if runs is not None else "")
 
 
 def parse_step_value(value: str | None) -> tuple[int, str] | None:
-    run, _, step = (value or "").partition("|")
+    run, _, rest = (value or "").partition("|")
+    step = rest.rpartition("|")[0] if seen_runs(value) is not None else rest
     return (int(run), step) if run.isdigit() and step else None
+
+
+def seen_runs(value: str | None) -> int | None:
+    """How many runs the step had when its Run button was drawn (None on buttons from older versions)."""
+    parts = (value or "").split("|")
+    return int(parts[-1]) if len(parts) == 3 and parts[-1].isdigit() else None
 
 
 def runbook_list(entries: Sequence[tuple[Runbook, bool]], reference: str) -> Message:
@@ -127,7 +135,8 @@ def _step_blocks(run: RunRecord, step: Step, record: StepRecord) -> list[dict[st
     if record.state not in (RUNNING, AWAITING_APPROVAL):
         if step.kind != "manual":
             again = record.state in (SUCCEEDED, FAILED)
-            buttons.append(button("Run again" if again else "Run", ACTION_RUN, value, style="primary"))
+            run_value = step_value(run.id, step.id, record.runs)
+            buttons.append(button("Run again" if again else "Run", ACTION_RUN, run_value, style="primary"))
         buttons.append(button("Done", ACTION_DONE, value))
         buttons.append(button("Skip", ACTION_SKIP, value))
     blocks = [section(truncate("\n".join(lines), TEXT_LIMIT))]

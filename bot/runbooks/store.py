@@ -149,12 +149,16 @@ class RunbookStore(Store):
         params: dict[str, str],
         now: datetime,
         stale_before: datetime,
+        seen_runs: int | None = None,
     ) -> bool:
-        """Running, unless it already runs (a run older than `stale_before` died with its process)."""
+        """Running, unless it already runs (a run older than `stale_before` died with its process), or it
+        ran since the person saw it (`seen_runs`: a double click on Run of a quick step runs it once)."""
         allowed = or_(
             RunbookStepRow.state.not_in((RUNNING, AWAITING_APPROVAL)),
             (RunbookStepRow.state == RUNNING) & (RunbookStepRow.started_at < stale_before),
         )
+        if seen_runs is not None:
+            allowed = allowed & (RunbookStepRow.runs == seen_runs)
         return await self._move(
             run_id,
             step_id,
@@ -195,5 +199,5 @@ class RunbookStore(Store):
 
     async def mark(self, run_id: int, step_id: str, state: str, actor: str, now: datetime) -> bool:
         """Done or skipped by a person; never while the step runs or waits for approval."""
-        allowed = RunbookStepRow.state.not_in((RUNNING, AWAITING_APPROVAL))
+        allowed = RunbookStepRow.state.not_in((RUNNING, AWAITING_APPROVAL, state))  # not done twice
         return await self._move(run_id, step_id, allowed, state=state, actor=actor, finished_at=now)

@@ -30,6 +30,7 @@ from bot.runbooks.store import RunbookStore
 from bot.server import inflight
 from bot.server.gauges import current_gauges
 from bot.server.provider_webhooks import add_provider_routes
+from bot.server.slack_http import Refused, SlackGate
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
@@ -238,9 +239,28 @@ def _request_kind(body: str) -> str:
     return "interactive" if body.startswith("payload=") else "command"
 
 
+async def _seen_before(runtime: Runtime, key: str) -> bool:
+    return not await runtime.incidents.claim(key)
+
+
 def make_web_app(runtime: Runtime) -> web.Application:
+    secret = runtime.settings.slack_signing_secret
+    gate = SlackGate(
+        secret.get_secret_value() if secret else None,
+        lambda key: _seen_before(runtime, key),
+    )
+
     async def slack_events(request: web.Request) -> web.Response:
         started = time.perf_counter()
+        raw = await request.read()
+        try:
+            act = await gate.check(raw, request.headers)
+        except Refused as refused:
+            level = logging.WARNING if refused.status == 400 else logging.INFO
+            log.log(level, "refused a Slack request (%s bytes): %s", len(raw), refused.reason)
+            return web.json_response({"ok": False, "error": refused.reason}, status=refused.status)
+        if not act:
+            return web.Response(status=200)
         bolt_request = await to_bolt_request(request)
         runtime.metrics.slack_requests.labels(_request_kind(bolt_request.raw_body)).inc()
         response = await to_aiohttp_response(await runtime.bolt.async_dispatch(bolt_request))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 
 from bot.config import AppConfig
-from bot.domain import DomainError, EventKind, Incident
+from bot.domain import DomainError, EventKind, Incident, already_done
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.integrations.trackers import GitHub, Jira, TrackerError
 from bot.messages import notice
@@ -85,7 +85,10 @@ class ActionItems:
         if item is None:
             raise DomainError("This action item is unknown (the database may have been reset).")
         if not await self.store.complete(item.id, user, self.now()):
-            return f"Action item #{item.id} was already done."
+            done = await self.store.get(item.id) or item
+            raise already_done(
+                f"Action item #{item.id} was already done", done.done_by, done.done_at, self.config.zone
+            )
         await self.scheduler.store.cancel_key_prefix(f"action:{item.id}:")
         incident = await self.incidents.require(item.incident_id)
         await self.incidents.append(

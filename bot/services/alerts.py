@@ -221,10 +221,16 @@ class AlertService:
                 job.change,
                 f"{incident.reference} has no channel" if incident else "no incident and no channel",
             )
-        else:
+        # The timeline first, then the post: whoever sees the post can already read the event (and a
+        # retried job, after a failed post, does not record the alert twice).
+        if incident is not None:
+            await self._record_alert(timer, job, incident, message)
+        if channel is not None:
             await self._post(timer, job, channel, message, incident)
-        if incident is None:
-            return
+        if incident is not None and job.change == RESOLVED:
+            await self._settle(incident, job)
+
+    async def _record_alert(self, timer: Timer, job: Job, incident: Incident, message: Message) -> None:
         kind = EventKind.ALERT_RESOLVED if job.change == RESOLVED else EventKind.ALERT_RECEIVED
         await self.incidents.store.append(
             incident.id,
@@ -241,9 +247,8 @@ class AlertService:
                 },
             ),
             self.now(),
+            once=f"alert-event:{job.group_id}:{job.episode}:{job.change}:{timer.id}",
         )
-        if job.change == RESOLVED:
-            await self._settle(incident, job)
 
     def _note(self, job: Job, incident: Incident | None) -> str | None:
         if incident is None:

@@ -7,7 +7,8 @@ the timeline and shown in the channel, and never undoes the incident.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -16,18 +17,20 @@ from bot import messages
 from bot.config import COMMANDER_ROLE, AppConfig, Role, Severity
 from bot.domain import (
     AUDIENCES,
+    AlreadySo,
     DeclareRequest,
     DomainError,
     EventKind,
     Incident,
     UpdateDraft,
+    already_done,
     channel_name,
     validate_title,
 )
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.metrics import Metrics
 from bot.services.hooks import Change, IncidentHooks
-from bot.store import IncidentStore, NewEvent
+from bot.store import IncidentStore, NewEvent, StaleChange
 from bot.templating import Templates
 
 log = logging.getLogger(__name__)
@@ -211,7 +214,7 @@ class IncidentService:
         if incident.status == self.config.resolved_status:
             raise DomainError(f"{incident.reference} is resolved; reopen it first.")
         if status == incident.status:
-            raise DomainError(f"{incident.reference} is already {status}.")
+            raise AlreadySo(f"{incident.reference} is already {status}.")
         return status
 
     def check_severity(self, incident: Incident, severity_id: str) -> Severity:
@@ -220,7 +223,7 @@ class IncidentService:
             known = ", ".join(s.id for s in self.config.severities)
             raise DomainError(f"Unknown severity {severity_id!r}; choose one of {known}.")
         if severity.id == incident.severity:
-            raise DomainError(f"{incident.reference} is already {severity.id}.")
+            raise AlreadySo(f"{incident.reference} is already {severity.id}.")
         return severity
 
     def check_role(self, incident: Incident, role_text: str, user_id: str) -> Role:
@@ -229,7 +232,7 @@ class IncidentService:
             known = ", ".join(f"`{r.id}`" for r in self.config.roles)
             raise DomainError(f"Unknown role {role_text!r}; roles are {known}.")
         if incident.roles.get(role.id) == user_id:
-            raise DomainError(f"<@{user_id}> already is {role.name}.")
+            raise AlreadySo(f"<@{user_id}> already is {role.name}.")
         return role
 
     def check_resolve(self, incident: Incident, resolution: str) -> str:
@@ -237,44 +240,48 @@ class IncidentService:
         if not resolution:
             raise DomainError("Say how it was resolved: the summary goes into the final update.")
         if incident.status == self.config.resolved_status:
-            raise DomainError(f"{incident.reference} is already resolved.")
+            raise AlreadySo(f"{incident.reference} is already resolved.")
         return resolution
 
     # -- changes -------------------------------------------------------------------------------------
     async def set_status(self, incident_id: int, status: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        status = self.check_status(incident, status)
-        incident = await self.store.change(
-            incident_id,
-            self.now(),
-            NewEvent(
-                EventKind.STATUS_CHANGED,
-                actor,
-                f"{incident.status} → {status}",
-                {"from": incident.status, "to": status},
-            ),
-            status=status,
-        )
+        async with self._first(f"The status of {incident.reference}", incident, EventKind.STATUS_CHANGED):
+            status = self.check_status(incident, status)
+            incident = await self.store.change(
+                incident_id,
+                self.now(),
+                NewEvent(
+                    EventKind.STATUS_CHANGED,
+                    actor,
+                    f"{incident.status} → {status}",
+                    {"from": incident.status, "to": status},
+                ),
+                expect={"status": incident.status},
+                status=status,
+            )
         outcome = await self._refresh(incident, f"<@{actor}> changed the status to *{status}*.")
         await self._report_problems(outcome)
         return outcome
 
     async def set_severity(self, incident_id: int, severity_id: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        severity = self.check_severity(incident, severity_id)
-        order = [s.id for s in self.config.severities]
-        direction = "up" if order.index(severity.id) < order.index(incident.severity) else "down"
-        incident = await self.store.change(
-            incident_id,
-            self.now(),
-            NewEvent(
-                EventKind.SEVERITY_CHANGED,
-                actor,
-                f"{incident.severity} → {severity.id}",
-                {"from": incident.severity, "to": severity.id, "direction": direction},
-            ),
-            severity=severity.id,
-        )
+        async with self._first(f"The severity of {incident.reference}", incident, EventKind.SEVERITY_CHANGED):
+            severity = self.check_severity(incident, severity_id)
+            order = [s.id for s in self.config.severities]
+            direction = "up" if order.index(severity.id) < order.index(incident.severity) else "down"
+            incident = await self.store.change(
+                incident_id,
+                self.now(),
+                NewEvent(
+                    EventKind.SEVERITY_CHANGED,
+                    actor,
+                    f"{incident.severity} → {severity.id}",
+                    {"from": incident.severity, "to": severity.id, "direction": direction},
+                ),
+                expect={"severity": incident.severity},
+                severity=severity.id,
+            )
         verb = "raised" if direction == "up" else "lowered"
         outcome = await self._refresh(incident, f"<@{actor}> {verb} the severity to *{severity.label}*.")
         await self._run_hooks(outcome, "severity_changed")
@@ -283,8 +290,13 @@ class IncidentService:
 
     async def assign_role(self, incident_id: int, role_text: str, user_id: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        role = self.check_role(incident, role_text, user_id)
-        incident, previous = await self.store.assign_role(incident_id, role.id, user_id, actor, self.now())
+        named = self.config.role(role_text)
+        what = f"The {named.name if named else role_text} of {incident.reference}"
+        async with self._first(what, incident, EventKind.ROLE_ASSIGNED):
+            role = self.check_role(incident, role_text, user_id)
+            incident, previous = await self.store.assign_role(
+                incident_id, role.id, user_id, actor, self.now(), expect=incident.roles.get(role.id)
+            )
         handover = f" (taking over from <@{previous}>)" if previous else ""
         outcome = Outcome(incident)
         if incident.channel_id:
@@ -408,23 +420,25 @@ class IncidentService:
 
     async def resolve(self, incident_id: int, resolution: str, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        resolution = self.check_resolve(incident, resolution)
         now = self.now()
         ttr = now - incident.created_at
-        incident = await self.store.change(
-            incident_id,
-            now,
-            NewEvent(
-                EventKind.RESOLVED,
-                actor,
-                resolution,
-                {"from": incident.status, "time_to_resolve_seconds": ttr.total_seconds()},
-            ),
-            status=self.config.resolved_status,
-            resolved_at=now,
-            resolution=resolution,
-            next_update_due=None,
-        )
+        async with self._first(incident.reference, incident, EventKind.RESOLVED, verb="resolved"):
+            resolution = self.check_resolve(incident, resolution)
+            incident = await self.store.change(
+                incident_id,
+                now,
+                NewEvent(
+                    EventKind.RESOLVED,
+                    actor,
+                    resolution,
+                    {"from": incident.status, "time_to_resolve_seconds": ttr.total_seconds()},
+                ),
+                expect={"status": incident.status},
+                status=self.config.resolved_status,
+                resolved_at=now,
+                resolution=resolution,
+                next_update_due=None,
+            )
         self.metrics.resolved(incident.severity, ttr)
         final = self.templates.render(
             "resolved_channel.md.j2",
@@ -448,20 +462,41 @@ class IncidentService:
         incident = await self.get(incident_id)
         if incident.status != self.config.resolved_status:
             raise DomainError(f"{incident.reference} is not resolved.")
-        incident = await self.store.change(
-            incident_id,
-            self.now(),
-            NewEvent(EventKind.REOPENED, actor, "reopened", {}),
-            status=self.config.initial_status,
-            resolved_at=None,
-            resolution=None,
-        )
+        async with self._first(incident.reference, incident, EventKind.REOPENED, verb="reopened"):
+            incident = await self.store.change(
+                incident_id,
+                self.now(),
+                NewEvent(EventKind.REOPENED, actor, "reopened", {}),
+                expect={"status": incident.status},
+                status=self.config.initial_status,
+                resolved_at=None,
+                resolution=None,
+            )
         outcome = await self._refresh(incident, f"<@{actor}> reopened the incident.")
         await self._run_hooks(outcome, "reopened")
         await self._report_problems(outcome)
         return outcome
 
     # -- plumbing ------------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _first(
+        self, what: str, incident: Incident, *kinds: EventKind, verb: str = "changed"
+    ) -> AsyncIterator[None]:
+        """Turn a lost compare-and-set (or a change that is already so) into the answer the slower person
+        sees: who did it, and when."""
+        try:
+            yield
+        except (StaleChange, AlreadySo) as exc:
+            last = await self.store.last_event(incident.id, *kinds)
+            if isinstance(exc, AlreadySo) and last is None:
+                raise
+            raise already_done(
+                f"{what} was already {verb}",
+                last.actor if last else None,
+                last.occurred_at if last else None,
+                self.config.zone,
+            ) from None
+
     async def _refresh(
         self, incident: Incident, notice: str | None, outcome: Outcome | None = None
     ) -> Outcome:

@@ -243,17 +243,32 @@ class Paging(IncidentHooks):
         answered = await self.store.ack_pages(incident.id, by, now)
         stopped = await self.store.acknowledge(incident.id, by, now)
         await self.scheduler.store.cancel(incident.id, ESCALATE)
-        first = stopped or (answered and not await self._acked_before(incident.id, now))
+        earlier: tuple[str | None, datetime] | None = None
+        if stopped or (answered and not await self._acked_before(incident.id, now)):
+            # Two clicks can each change something (one the pages, the other the escalation): the
+            # unique key of this incident's acknowledgement (per reopening) decides which one was first.
+            reopened = await self.incidents.last_event(incident.id, EventKind.REOPENED)
+            key = f"acknowledged:{incident.id}:{reopened.id if reopened else 0}"
+            earlier = await self.incidents.first(key, by, now)
+            first = earlier is None
+        else:
+            first = False
         if first:  # the timeline first: whoever sees the answered page can already read the ack there
             await self._record_ack(incident, by, via, now)
         for page in answered:
-            await self._answer_dm(incident, page, f":white_check_mark: Acknowledged by {who(by)}.")
-        if not first:
-            escalation = await self.store.get(incident.id)
-            earlier = escalation.acked_by if escalation and escalation.acked_by else None
-            return f"{incident.reference} was already acknowledged" + (
-                f" by {who(earlier)}." if earlier else "."
+            await self._answer_dm(
+                incident,
+                page,
+                f":white_check_mark: Acknowledged by {who(earlier[0] if earlier and earlier[0] else by)}.",
             )
+        if not first:
+            if earlier is None:
+                escalation = await self.store.get(incident.id)
+                if escalation and escalation.acked_by:
+                    earlier = (escalation.acked_by, escalation.acked_at or now)
+            by_whom = f" by {who(earlier[0])}" if earlier and earlier[0] else ""
+            when = f" at {earlier[1].astimezone(self.config.zone):%H:%M}" if earlier else ""
+            return f"{incident.reference} was already acknowledged{by_whom}{when}."
         await self._providers(incident, "acknowledge", skip=via)
         return f"You acknowledged {incident.reference}. Join <#{incident.channel_id}>."
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import AppConfig
-from bot.domain import DomainError, EventKind, Incident
+from bot.domain import DomainError, EventKind, Incident, already_done
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
 from bot.runbooks import messages as ui
@@ -22,7 +22,17 @@ from bot.runbooks.execute import Redactor, run_command, step_env
 from bot.runbooks.params import argv, preview, resolve_params
 from bot.runbooks.probes import run_check, run_http
 from bot.runbooks.schema import SECTIONS, Runbook, Step
-from bot.runbooks.store import DONE, FAILED, SKIPPED, SUCCEEDED, RunbookStore, RunRecord, StepRecord
+from bot.runbooks.store import (
+    AWAITING_APPROVAL,
+    DONE,
+    FAILED,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+    RunbookStore,
+    RunRecord,
+    StepRecord,
+)
 from bot.services.incidents import IncidentService
 from bot.slo.prometheus import PrometheusClient
 from bot.store import NewEvent
@@ -139,7 +149,9 @@ class RunbookService:
         return any(role in APPROVER_ROLES for role in incident.roles_of(user))
 
     # -- running ---------------------------------------------------------------------------------------
-    async def request_run(self, run_id: int, step_id: str, actor: str, given: dict[str, str]) -> str:
+    async def request_run(
+        self, run_id: int, step_id: str, actor: str, given: dict[str, str], seen_runs: int | None = None
+    ) -> str:
         """Run the step now, or ask for approval when it is dangerous and `actor` may not approve."""
         incident, run, runbook, step = await self.locate(run_id, step_id)
         if step.kind == "manual":
@@ -162,7 +174,13 @@ class RunbookService:
             await self._refresh(run, runbook, step.id)
             return f"*{step.title}* is dangerous: an Incident Commander or Operations Lead must approve it."
         stale = self.now() - step.timeout - STALE_GRACE
-        if not await self.store.start(run.id, step.id, actor, params, self.now(), stale):
+        if not await self.store.start(run.id, step.id, actor, params, self.now(), stale, seen_runs):
+            record = await self.store.step(run.id, step.id)
+            busy = record is None or record.state in (RUNNING, AWAITING_APPROVAL)
+            if seen_runs is not None and record is not None and not busy and record.runs != seen_runs:
+                raise already_done(
+                    f"*{step.title}* was already run", record.actor, record.started_at, self.config.zone
+                )
             raise DomainError(f"*{step.title}* is already running or waiting for approval.")
         await self._execute(incident, run, runbook, step, actor, params)
         return f"Ran *{step.title}*."
@@ -175,7 +193,7 @@ class RunbookService:
             )
         record = await self.store.step(run.id, step.id)
         if record is None or not await self.store.approve(run.id, step.id, self.now()):
-            raise DomainError(f"*{step.title}* is not waiting for approval (approved or rejected already).")
+            raise await self._decided(incident, step)
         await self._event(
             incident,
             EventKind.RUNBOOK_STEP_APPROVAL,
@@ -193,7 +211,7 @@ class RunbookService:
                 "Only the Incident Commander or the Operations Lead can reject a dangerous step."
             )
         if not await self.store.reject(run.id, step.id):
-            raise DomainError(f"*{step.title}* is not waiting for approval.")
+            raise await self._decided(incident, step)
         await self._event(
             incident,
             EventKind.RUNBOOK_STEP_APPROVAL,
@@ -210,6 +228,14 @@ class RunbookService:
         if state not in (DONE, SKIPPED):
             raise ValueError(state)
         if not await self.store.mark(run.id, step.id, state, user, self.now()):
+            record = await self.store.step(run.id, step.id)
+            if record is not None and record.state == state:
+                raise already_done(
+                    f"*{step.title}* was already marked {state}",
+                    record.actor,
+                    record.finished_at,
+                    self.config.zone,
+                )
             raise DomainError(f"*{step.title}* is running or waiting for approval; wait for it.")
         await self._event(
             incident,
@@ -220,6 +246,18 @@ class RunbookService:
         )
         await self._refresh(run, runbook, step.id)
         return f"Marked *{step.title}* {state}."
+
+    async def _decided(self, incident: Incident, step: Step) -> DomainError:
+        """The slower of two approvers (or rejecters) is told who decided first, and when."""
+        last = await self.incidents.store.last_event(incident.id, EventKind.RUNBOOK_STEP_APPROVAL)
+        if last is None or last.data.get("step") != step.id or last.data.get("decision") == "requested":
+            return DomainError(f"*{step.title}* is not waiting for approval.")
+        return already_done(
+            f"*{step.title}* was already {last.data.get('decision')}",
+            last.actor,
+            last.occurred_at,
+            self.config.zone,
+        )
 
     async def _execute(
         self,

@@ -31,7 +31,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.store.models import DeliveryRow
+from bot.store.models import DeliveryRow, FirstRow
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 """Found next to this module, so it is the same folder in a checkout and in site-packages."""
@@ -230,6 +230,16 @@ async def claim(session: AsyncSession, key: str) -> bool:
     """True if this call recorded `key`, False if any process (replica) had already recorded it; the
     claim commits or rolls back with the caller's transaction."""
     return await insert_new(session, DeliveryRow, "key", key=_delivery_key(key), created_at=datetime.now(UTC))
+
+
+async def first(
+    session: AsyncSession, key: str, actor: str | None, now: datetime
+) -> tuple[str | None, datetime] | None:
+    """None when this call is the first to do `key`; else who did it first and when (a unique key)."""
+    if await insert_new(session, FirstRow, "key", key=_delivery_key(key), actor=actor, at=now):
+        return None
+    row = await session.get(FirstRow, _delivery_key(key))
+    return (row.actor, row.at) if row else (None, now)
 
 
 def dialect_insert(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:

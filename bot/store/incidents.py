@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,13 @@ from bot.domain import DeclareRequest, DomainError, EventKind, Incident, Timelin
 from bot.store import db
 from bot.store.models import IncidentRow, RoleAssignmentRow, TimelineEventRow
 
+
+class StaleChange(Exception):
+    """The incident changed since it was read: another click or form got there first."""
+
+
+ANY_HOLDER = object()
+"""`assign_role` without a compare-and-set: whoever holds the role now hands it over."""
 _INCIDENT_FIELDS = {f.name for f in fields(Incident)} - {"roles"}
 _IDS_PER_QUERY = 1000
 """Bound parameters per IN list: well under SQLite's and asyncpg's limits (32766 / 32767)."""
@@ -117,12 +124,26 @@ class IncidentStore(db.Store):
             return [_incident(row, roles.get(row.id, {})) for row in rows]
 
     async def change(
-        self, incident_id: int, now: datetime, event: NewEvent | None = None, **values: Any
+        self,
+        incident_id: int,
+        now: datetime,
+        event: NewEvent | None = None,
+        expect: dict[str, Any] | None = None,
+        **values: Any,
     ) -> Incident:
-        """Set incident columns and append the event describing the change, atomically."""
+        """Set incident columns and append the event describing the change, atomically.
+
+        With `expect` (column -> value read before), the UPDATE itself decides who was first: it changes
+        the row only while it still holds those values, and raises `StaleChange` otherwise, so two
+        concurrent clicks cannot both resolve (or both change the status of) one incident."""
         unknown = set(values) - _INCIDENT_FIELDS
         if unknown:
             raise ValueError(f"unknown incident fields {sorted(unknown)}")
+        if expect is not None:
+            await self._change_if(incident_id, now, event, expect, values)
+            changed = await self.get(incident_id)
+            assert changed is not None
+            return changed
         async with self._tx() as session:
             row = await session.get(IncidentRow, incident_id, with_for_update=True)
             if row is None:
@@ -135,47 +156,113 @@ class IncidentStore(db.Store):
         assert changed is not None
         return changed
 
-    async def assign_role(
-        self, incident_id: int, role: str, user_id: str, actor: str, now: datetime
-    ) -> tuple[Incident, str | None]:
-        """Give `role` to `user_id`; returns the previous holder so hand-overs can be announced."""
+    async def _change_if(
+        self,
+        incident_id: int,
+        now: datetime,
+        event: NewEvent | None,
+        expect: dict[str, Any],
+        values: dict[str, Any],
+    ) -> None:
+        conditions = [
+            getattr(IncidentRow, name).is_(None) if value is None else getattr(IncidentRow, name) == value
+            for name, value in expect.items()
+        ]
         async with self._tx() as session:
-            current = await session.scalar(
-                select(RoleAssignmentRow)
-                .where(RoleAssignmentRow.incident_id == incident_id, RoleAssignmentRow.role == role)
-                .with_for_update()
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(IncidentRow)
+                    .where(IncidentRow.id == incident_id, *conditions)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                ),
             )
-            previous = current.user_id if current else None
-            if current is None:
-                session.add(
-                    RoleAssignmentRow(incident_id=incident_id, role=role, user_id=user_id, assigned_at=now)
+            if result.rowcount != 1:
+                raise StaleChange(f"incident {incident_id} no longer has {expect}")
+            if event is not None:
+                session.add(_event_row(incident_id, event, now))
+
+    async def last_event(self, incident_id: int, *kinds: EventKind) -> TimelineEvent | None:
+        """The newest event of these kinds: who got there first, for the slower click's answer."""
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(TimelineEventRow)
+                .where(
+                    TimelineEventRow.incident_id == incident_id,
+                    TimelineEventRow.kind.in_([kind.value for kind in kinds]),
                 )
-            else:
-                current.user_id = user_id
-                current.assigned_at = now
-            session.add(
-                _event_row(
-                    incident_id,
-                    NewEvent(
-                        EventKind.ROLE_ASSIGNED,
-                        actor,
-                        f"{role} → {user_id}",
-                        {
-                            "role": role,
-                            "user": user_id,
-                            "previous": previous,
-                            "handover": previous not in (None, user_id),
-                        },
-                    ),
-                    now,
-                )
+                .order_by(TimelineEventRow.occurred_at.desc(), TimelineEventRow.id.desc())
+                .limit(1)
             )
+            return _event(row) if row else None
+
+    async def assign_role(
+        self,
+        incident_id: int,
+        role: str,
+        user_id: str,
+        actor: str,
+        now: datetime,
+        expect: str | object | None = ANY_HOLDER,
+    ) -> tuple[Incident, str | None]:
+        """Give `role` to `user_id`; returns the previous holder so hand-overs can be announced.
+
+        With `expect` (the holder the person saw, None for nobody) the write decides who was first: an
+        UPDATE conditional on that holder, or for a first holder the (incident, role) unique key; the
+        slower one gets `StaleChange`. The write comes first, so SQLite takes its write lock at once."""
+        try:
+            async with self._tx() as session:
+                if expect is ANY_HOLDER:
+                    previous = await _hand_over(session, incident_id, role, user_id, now)
+                elif expect is None:
+                    session.add(
+                        RoleAssignmentRow(
+                            incident_id=incident_id, role=role, user_id=user_id, assigned_at=now
+                        )
+                    )
+                    await session.flush()
+                    previous = None
+                else:
+                    result = cast(
+                        CursorResult[Any],
+                        await session.execute(
+                            update(RoleAssignmentRow)
+                            .where(
+                                RoleAssignmentRow.incident_id == incident_id,
+                                RoleAssignmentRow.role == role,
+                                RoleAssignmentRow.user_id == expect,
+                            )
+                            .values(user_id=user_id, assigned_at=now)
+                            .execution_options(synchronize_session=False)
+                        ),
+                    )
+                    if result.rowcount != 1:
+                        raise StaleChange(f"{role} of incident {incident_id} changed hands meanwhile")
+                    previous = str(expect)
+                data = {
+                    "role": role,
+                    "user": user_id,
+                    "previous": previous,
+                    "handover": previous not in (None, user_id),
+                }
+                event = NewEvent(EventKind.ROLE_ASSIGNED, actor, f"{role} → {user_id}", data)
+                session.add(_event_row(incident_id, event, now))
+        except IntegrityError:
+            if expect is ANY_HOLDER:
+                raise
+            raise StaleChange(f"{role} of incident {incident_id} was given to someone meanwhile") from None
         incident = await self.get(incident_id)
         assert incident is not None
         return incident, previous
 
-    async def append(self, incident_id: int, event: NewEvent, now: datetime) -> TimelineEvent:
+    async def append(
+        self, incident_id: int, event: NewEvent, now: datetime, once: str | None = None
+    ) -> TimelineEvent | None:
+        """Append `event`; with `once`, only the first call with that key does (a retried job)."""
         async with self._tx() as session:
+            if once is not None and not await db.claim(session, once):
+                return None
             row = _event_row(incident_id, event, now)
             session.add(row)
             await session.flush()
@@ -221,10 +308,32 @@ class IncidentStore(db.Store):
                     found[row.incident_id].append(_event(row))
         return found
 
+    async def first(self, key: str, actor: str | None, now: datetime) -> tuple[str | None, datetime] | None:
+        """None when this call is the first to do `key`, else who was and when (see `db.first`)."""
+        async with self._tx() as session:
+            return await db.first(session, key, actor, now)
+
     async def claim(self, key: str) -> bool:
         """True the first time `key` is seen by any replica; False for Slack's retries of it."""
         async with self._tx() as session:
             return await db.claim(session, key)
+
+
+async def _hand_over(
+    session: AsyncSession, incident_id: int, role: str, user_id: str, now: datetime
+) -> str | None:
+    current = await session.scalar(
+        select(RoleAssignmentRow)
+        .where(RoleAssignmentRow.incident_id == incident_id, RoleAssignmentRow.role == role)
+        .with_for_update()
+    )
+    previous = current.user_id if current else None
+    if current is None:
+        session.add(RoleAssignmentRow(incident_id=incident_id, role=role, user_id=user_id, assigned_at=now))
+    else:
+        current.user_id = user_id
+        current.assigned_at = now
+    return previous
 
 
 def _event_row(incident_id: int, event: NewEvent, now: datetime) -> TimelineEventRow:

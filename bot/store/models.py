@@ -113,6 +113,17 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class FirstRow(Base):
+    """Who did a one-time action first (the first acknowledgement of an incident): the unique key is what
+    decides between two concurrent clicks, and the row is what the slower one is told."""
+
+    __tablename__ = "firsts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    actor: Mapped[str | None] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class TimerRow(Base):
     """A durable timer (escalation wait, reminder, snooze, queued job): fires once, survives restarts.
 
