@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,10 +63,15 @@ def mentioned_users(text: str) -> list[str]:
     return _MENTION.findall(text)
 
 
+DM_CHANNEL_TTL = 3600.0
+"""Seconds a user's DM channel id is reused without asking Slack again (it does not change)."""
+
+
 class SlackGateway:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._bot_user_id: str | None = None
+        self._dm_channels: dict[str, tuple[str, float]] = {}
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         with _failures_as(method):
@@ -187,8 +193,23 @@ class SlackGateway:
 
     async def direct_message(self, user: str, message: Message) -> tuple[str, str]:
         """Post to a user's DM with the bot; returns (channel, ts) so the message can be edited later."""
-        channel = str((await self._call("conversations.open", users=user))["channel"]["id"])
+        channel = await self.open_dm(user)
         return channel, await self.post(channel, message)
+
+    async def open_dm(self, user: str) -> str:
+        """The bot's DM channel with `user`; remembered for an hour, since a page should cost one round
+        trip to Slack, not two."""
+        known = self._dm_channels.get(user)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
+        channel = str((await self._call("conversations.open", users=user))["channel"]["id"])
+        self._dm_channels[user] = (channel, time.monotonic() + DM_CHANNEL_TTL)
+        return channel
+
+    async def recent_messages(self, channel: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest messages of a channel (a DM), newest first."""
+        data = await self._call("conversations.history", channel=channel, limit=limit)
+        return [dict(m) for m in data.get("messages", []) if isinstance(m, dict)]
 
     async def channel_members(self, channel: str) -> set[str]:
         members: set[str] = set()
@@ -253,6 +274,7 @@ _READ_METHODS = {
     "auth.test",
     "chat.getPermalink",
     "conversations.replies",
+    "conversations.history",
     "users.list",
     "usergroups.users.list",
     "conversations.members",
