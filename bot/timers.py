@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import socket
@@ -59,6 +60,10 @@ def setup_priority(rank: int) -> int:
     """The set-up of an incident of the `rank`-th severity (0 is the most severe) waits behind pages and
     behind every more severe incident's set-up, but before reminders."""
     return min(SETUP_PRIORITY + 10 * max(rank, 0), LATER_PRIORITY - 10)
+
+
+IN_WORKER: contextvars.ContextVar[bool] = contextvars.ContextVar("incidentbot_in_timer_worker", default=False)
+"""True while a timer handler runs: code below it must not sleep on a rate limit (raise `RetryLater`)."""
 
 
 class RetryLater(Exception):
@@ -109,6 +114,8 @@ class NewTimer:
 
 
 Handler = Callable[[Timer], Awaitable[None]]
+Lane = Callable[[Timer], str | None]
+"""Timers of one lane (say, the jobs of one alert group) fire one after the other, in claim order."""
 
 
 def _timer(row: TimerRow) -> Timer:
@@ -183,6 +190,17 @@ class TimerStore(Store):
         async with self._tx() as session:
             result: CursorResult[Any] = await session.execute(statement.values(status=CANCELLED))  # type: ignore[assignment]
             return result.rowcount
+
+    async def postpone(self, key: str, due_at: datetime, payload: dict[str, Any]) -> bool:
+        """Move the pending timer with `key` to `due_at` (earlier or later), with a new payload."""
+        statement = (
+            update(TimerRow)
+            .where(TimerRow.key == key, TimerRow.status == PENDING)
+            .values(due_at=due_at, payload=payload)
+        )
+        async with self._tx() as session:
+            result: CursorResult[Any] = await session.execute(statement)  # type: ignore[assignment]
+            return result.rowcount == 1
 
     async def cancel_key_prefix(self, prefix: str) -> int:
         """Cancel the pending timers whose key starts with `prefix` (e.g. one action item's reminders)."""
@@ -292,14 +310,18 @@ class Scheduler:
         self.lease = lease
         self.worker = worker_name()
         self.handlers: dict[str, Handler] = {}
+        self.lanes: dict[str, Lane] = {}
+        self._lane_tails: dict[str, asyncio.Task[None]] = {}
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._firing: dict[int, asyncio.Task[None]] = {}
         self._stopping = False
         self._away_since: float | None = None
 
-    def on(self, kind: str, handler: Handler) -> None:
+    def on(self, kind: str, handler: Handler, lane: Lane | None = None) -> None:
         self.handlers[kind] = handler
+        if lane is not None:
+            self.lanes[kind] = lane
 
     async def schedule(
         self,
@@ -343,6 +365,7 @@ class Scheduler:
             )
             log.error("timer %s: no handler for kind %s", timer.id, timer.kind)
             return
+        token = IN_WORKER.set(True)
         try:
             await handler(timer)
         except RetryLater as later:
@@ -365,6 +388,8 @@ class Scheduler:
             now = self.now()
             await self.store.finish(timer, self.worker, now, error, now + delay if retry else None)
             return
+        finally:
+            IN_WORKER.reset(token)
         await self.store.finish(timer, self.worker, self.now())
 
     def start(self) -> None:
@@ -417,7 +442,17 @@ class Scheduler:
             return 0
         self._database_back()
         for timer in timers:
-            task = asyncio.create_task(self._fire_logged(timer), name=f"incidentbot-timer-{timer.id}")
+            lane_of = self.lanes.get(timer.kind)
+            lane = lane_of(timer) if lane_of is not None else None
+            after = self._lane_tails.get(lane) if lane is not None else None
+            task = asyncio.create_task(self._fire_logged(timer, after), name=f"incidentbot-timer-{timer.id}")
+            if lane is not None:
+                self._lane_tails[lane] = task
+                task.add_done_callback(
+                    lambda done, lane=lane: (
+                        self._lane_tails.pop(lane, None) if self._lane_tails.get(lane) is done else None
+                    )
+                )
             self._firing[timer.id] = task
             task.add_done_callback(lambda _, timer_id=timer.id: self._fired(timer_id))
         return len(timers)
@@ -426,7 +461,9 @@ class Scheduler:
         self._firing.pop(timer_id, None)
         self._kick.set()  # a slot is free
 
-    async def _fire_logged(self, timer: Timer) -> None:
+    async def _fire_logged(self, timer: Timer, after: asyncio.Task[None] | None = None) -> None:
+        if after is not None:
+            await asyncio.wait([after])  # the lane's previous timer first
         try:
             await self._fire(timer)
         except Exception as exc:  # finishing failed (database away): the lease hands it on later

@@ -61,11 +61,13 @@ def incident_of_key(key: str) -> int | None:
 class Paging(IncidentHooks):
     steps: ClassVar[dict[Change, str]] = {
         "declared": "start the escalation policy",
+        "set_up": "tell the paging providers",
         "severity_changed": "start the escalation policy",
         "resolved": "close the pages",
         "reopened": "restart the escalation policy",
     }
     what_to_do = "Page people by hand with `/incident page @user`."
+    before_channel: ClassVar[frozenset[Change]] = frozenset({"declared"})
 
     def __init__(
         self,
@@ -94,22 +96,31 @@ class Paging(IncidentHooks):
 
     # -- incident changes ------------------------------------------------------------------------------
     async def declared(self, incident: Incident) -> None:
+        """Start the policy as soon as the incident is recorded; its first page does not wait for the
+        channel (PagerDuty / Opsgenie are told in `set_up`, where a failure can be shown)."""
+        await self._start(incident)
+
+    async def set_up(self, incident: Incident) -> None:
+        if self.policy(incident.severity):
+            await self._providers(incident, "trigger")
+
+    async def _start(self, incident: Incident) -> bool:
         first = self._step_timer(incident.id, Position(0, 0), self.now())
         if not self.policy(incident.severity) or not await self.store.start(
             incident.id, incident.severity, self.now(), first
         ):
-            return
+            return False
         self.scheduler.kick()
-        await self._providers(incident, "trigger")
+        return True
 
     async def severity_changed(self, incident: Incident) -> None:
         """Raising an incident to a severity with a policy starts paging if nothing was paging yet."""
-        if await self.store.get(incident.id) is None:
-            await self.declared(incident)
+        if await self.store.get(incident.id) is None and await self._start(incident):
+            await self._providers(incident, "trigger")
 
     async def reopened(self, incident: Incident) -> None:
         if not self.policy(incident.severity) or await self.store.get(incident.id) is None:
-            await self.declared(incident)
+            await self.severity_changed(incident)
             return
         first = self._step_timer(incident.id, Position(0, 0), self.now())
         await self.store.restart(incident.id, incident.severity, self.now(), first)
