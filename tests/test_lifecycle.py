@@ -40,7 +40,12 @@ async def declare(
 
     async def declared() -> Incident | None:
         for incident in await bot.runtime.incidents.list_open():
-            if incident.title == title and incident.announcement_ts and incident.id not in before:
+            if (
+                incident.title == title
+                and incident.announcement_ts
+                and incident.summary_ts
+                and incident.id not in before
+            ):
                 return incident
         return None
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -25,6 +28,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import Message
+from bot.timers import IN_WORKER, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,45 @@ class SlackFailure(Exception):
         self.error = error
 
 
+class RateLimited(SlackFailure):
+    """Slack (or the bot's own budget for the method) said: not before `retry_after` seconds."""
+
+    def __init__(self, method: str, retry_after: float) -> None:
+        super().__init__(method, "ratelimited")
+        self.retry_after = retry_after
+
+    def later(self) -> RetryLater:
+        """For a timer job: come back when the limit allows, freeing the worker meanwhile."""
+        return RetryLater(timedelta(seconds=self.retry_after), f"{self.method} rate limited")
+
+
+SHORT_WAIT_SECONDS = 2
+"""A timer job waits out a Retry-After up to this long in place; a longer one goes back to the queue."""
+
+
+class _RateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """The SDK's 429 handler, except inside the timer worker for waits over `SHORT_WAIT_SECONDS`: there
+    the 429 becomes `RateLimited` and the job is rescheduled (`RetryLater`), so no worker sleeps."""
+
+    async def _can_retry_async(
+        self, *, state: Any, request: Any, response: Any = None, error: Any = None
+    ) -> bool:
+        if not await super()._can_retry_async(state=state, request=request, response=response, error=error):
+            return False
+        return not IN_WORKER.get() or _retry_after(response.headers) <= SHORT_WAIT_SECONDS
+
+
+def _retry_after(headers: Any) -> float:
+    for name, value in dict(headers or {}).items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return float(raw)
+            except (TypeError, ValueError):
+                return 1.0
+    return 1.0
+
+
 def make_client(token: str, base_url: str) -> AsyncWebClient:
     """One client for the whole process, retrying 429s (honouring Retry-After) and dropped connections."""
     return AsyncWebClient(
@@ -45,11 +88,42 @@ def make_client(token: str, base_url: str) -> AsyncWebClient:
         base_url=base_url,
         timeout=15,
         retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            _RateLimitRetry(max_retry_count=5),
             AsyncConnectionErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+class Budget:
+    """The bot's own sliding-window allowance for one Slack method, a little stricter than Slack's, so the
+    bot rarely meets a 429 at all; every caller refused gets the same next free moment, so the queue
+    picks among them by priority when it comes."""
+
+    def __init__(self, per_window: int, window_s: float) -> None:
+        self.per_window = per_window
+        self.window_s = window_s
+        self.sent: deque[float] = deque()
+        self.blocked_until = 0.0
+
+    def take(self) -> float | None:
+        """None: go ahead (counted); else seconds until a call may go out."""
+        now = time.monotonic()
+        while self.sent and self.sent[0] <= now - self.window_s:
+            self.sent.popleft()
+        if now < self.blocked_until:
+            return self.blocked_until - now
+        if len(self.sent) < self.per_window:
+            self.sent.append(now)
+            return None
+        return self.sent[0] + self.window_s - now
+
+    def slack_said(self, retry_after: float) -> None:
+        self.blocked_until = max(self.blocked_until, time.monotonic() + retry_after)
+
+
+BUDGETS = {"conversations.create": (20, 61.0)}
+"""Slack's tier 2 (20 a minute) for creating channels, with a second of margin."""
 
 
 @dataclass(frozen=True)
@@ -62,12 +136,30 @@ def mentioned_users(text: str) -> list[str]:
     return _MENTION.findall(text)
 
 
+DM_CHANNEL_TTL = 3600.0
+"""Seconds a user's DM channel id is reused without asking Slack again (it does not change)."""
+
+
 class SlackGateway:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._bot_user_id: str | None = None
+        self._dm_channels: dict[str, tuple[str, float]] = {}
+        self.budgets = {method: Budget(*limits) for method, limits in BUDGETS.items()}
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        budget = self.budgets.get(method)
+        wait = budget.take() if budget is not None else None
+        if wait is not None:
+            raise RateLimited(method, wait)
+        try:
+            return await self._send(method, **kwargs)
+        except RateLimited as limited:
+            if budget is not None:
+                budget.slack_said(limited.retry_after)
+            raise
+
+    async def _send(self, method: str, **kwargs: Any) -> dict[str, Any]:
         with _failures_as(method):
             if method in _READ_METHODS:
                 response = await self.client.api_call(method, http_verb="GET", params=kwargs)
@@ -187,8 +279,23 @@ class SlackGateway:
 
     async def direct_message(self, user: str, message: Message) -> tuple[str, str]:
         """Post to a user's DM with the bot; returns (channel, ts) so the message can be edited later."""
-        channel = str((await self._call("conversations.open", users=user))["channel"]["id"])
+        channel = await self.open_dm(user)
         return channel, await self.post(channel, message)
+
+    async def open_dm(self, user: str) -> str:
+        """The bot's DM channel with `user`; remembered for an hour, since a page should cost one round
+        trip to Slack, not two."""
+        known = self._dm_channels.get(user)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
+        channel = str((await self._call("conversations.open", users=user))["channel"]["id"])
+        self._dm_channels[user] = (channel, time.monotonic() + DM_CHANNEL_TTL)
+        return channel
+
+    async def recent_messages(self, channel: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest messages of a channel (a DM), newest first."""
+        data = await self._call("conversations.history", channel=channel, limit=limit)
+        return [dict(m) for m in data.get("messages", []) if isinstance(m, dict)]
 
     async def channel_members(self, channel: str) -> set[str]:
         members: set[str] = set()
@@ -253,6 +360,7 @@ _READ_METHODS = {
     "auth.test",
     "chat.getPermalink",
     "conversations.replies",
+    "conversations.history",
     "users.list",
     "usergroups.users.list",
     "conversations.members",
@@ -267,6 +375,8 @@ def _failures_as(method: str) -> Iterator[None]:
     try:
         yield
     except SlackApiError as exc:
+        if exc.response.status_code == 429:
+            raise RateLimited(method, _retry_after(exc.response.headers)) from exc
         raise SlackFailure(method, slack_error_of(exc)) from exc
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise SlackFailure(method, f"Slack unreachable ({type(exc).__name__}: {exc})") from exc

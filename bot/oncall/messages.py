@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.domain import Incident
 from bot.formatting import escape_mrkdwn, human_duration, status_label
 from bot.messages import (
@@ -47,6 +49,16 @@ def page_dm(incident: Incident, reason: str, page_id: int, config: IncidentSetti
     ]
     text = f"Paged for {incident.reference} ({incident.severity}): {escape_mrkdwn(incident.title)}"
     return Message(text, blocks)
+
+
+def is_page(message: dict[str, Any], page_id: int) -> bool:
+    """Whether a message Slack returned is the DM of page `page_id` (found again after a crash)."""
+    for block in message.get("blocks") or []:
+        if isinstance(block, dict) and block.get("type") == "actions" and block.get("block_id") == "page":
+            for element in block.get("elements") or []:
+                if element.get("action_id") == ACTION_ACK and element.get("value") == str(page_id):
+                    return True
+    return False
 
 
 def page_answered(incident: Incident, text: str) -> Message:

@@ -1,5 +1,10 @@
 """Escalations and pages in the database. Every state change is a conditional UPDATE, so two processes
-(or a retried timer) acting on one escalation cannot both page, both acknowledge or both advance it."""
+(or a retried timer) acting on one escalation cannot both page, both acknowledge or both advance it.
+
+Moving an escalation on and scheduling where it continues are one transaction: a crash between the two
+would otherwise leave an escalation that never pages again. A page of a policy step is keyed by
+(timer, step, person) and records its DM's channel before the post and its ts after, so a step repeated
+after a crash finds what it already sent instead of sending it twice."""
 
 from __future__ import annotations
 
@@ -11,10 +16,15 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.oncall.escalation import Position
-from bot.store.db import Store
-from bot.store.models import EscalationRow, PageRow
+from bot.store.db import Store, insert_new
+from bot.store.models import EscalationRow, PageRow, TimerRow
+from bot.timers import CANCELLED, PENDING, NewTimer
 
 ACTIVE, ACKNOWLEDGED, EXHAUSTED, CLOSED = "active", "acknowledged", "exhausted", "closed"
+TAKEN = "taken"
+"""Set in an escalation timer's payload when its step moved the escalation on."""
+SENDING = "sending"
+"""A page row written before its DM: the DM may or may not have reached Slack yet."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class Page:
     channel: str | None
     ts: str | None
     error: str | None
+    step_key: str | None = None
 
 
 def _escalation(row: EscalationRow) -> Escalation:
@@ -70,6 +81,7 @@ def _page(row: PageRow) -> Page:
         row.channel,
         row.ts,
         row.error,
+        row.step_key,
     )
 
 
@@ -79,8 +91,9 @@ class PagingStore(Store):
             result: CursorResult[Any] = await session.execute(statement)
             return result.rowcount == 1
 
-    async def start(self, incident_id: int, policy: str, now: datetime) -> bool:
-        """One escalation per incident; False when it already has one (a retried declare)."""
+    async def start(self, incident_id: int, policy: str, now: datetime, first: NewTimer) -> bool:
+        """One escalation per incident, with the timer of its first step; False when it already has one
+        (a retried declare)."""
         try:
             async with self._tx() as session:
                 session.add(
@@ -88,6 +101,8 @@ class PagingStore(Store):
                         incident_id=incident_id, policy=policy, status=ACTIVE, step=0, round=0, started_at=now
                     )
                 )
+                await session.flush()
+                await first.add(session, now)
         except IntegrityError:
             return False
         return True
@@ -97,21 +112,57 @@ class PagingStore(Store):
             row = await session.scalar(select(EscalationRow).where(EscalationRow.incident_id == incident_id))
             return _escalation(row) if row else None
 
-    async def advance(self, incident_id: int, at: Position, to: Position | None) -> bool:
-        """Move an active escalation from `at` to `to` (None: exhausted) if nobody moved it first."""
+    async def advance(
+        self,
+        incident_id: int,
+        at: Position,
+        to: Position | None,
+        now: datetime,
+        *,
+        taken_by: tuple[int, dict[str, Any]] | None = None,
+        then: NewTimer | None = None,
+        cancel_pending: str | None = None,
+    ) -> bool:
+        """Move an active escalation from `at` to `to` (None: exhausted) if nobody moved it first, and in the
+        same transaction add `then` (the timer of the next step) after cancelling the incident's pending
+        timers of kind `cancel_pending` (the wait "Escalate now" skips).
+
+        `taken_by` (timer id, payload) is the timer whose step this is: its payload gets `taken: true`
+        in the same commit, so a repeat of that timer knows the step is its own to finish."""
         values: dict[str, Any] = (
             {"round": to.round, "step": to.step} if to is not None else {"status": EXHAUSTED}
         )
-        return await self._update(
-            update(EscalationRow)
-            .where(
-                EscalationRow.incident_id == incident_id,
-                EscalationRow.status == ACTIVE,
-                EscalationRow.round == at.round,
-                EscalationRow.step == at.step,
+        async with self._tx() as session:
+            result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+                update(EscalationRow)
+                .where(
+                    EscalationRow.incident_id == incident_id,
+                    EscalationRow.status == ACTIVE,
+                    EscalationRow.round == at.round,
+                    EscalationRow.step == at.step,
+                )
+                .values(**values)
             )
-            .values(**values)
-        )
+            if result.rowcount != 1:
+                return False
+            if cancel_pending:
+                await session.execute(
+                    update(TimerRow)
+                    .where(
+                        TimerRow.incident_id == incident_id,
+                        TimerRow.kind == cancel_pending,
+                        TimerRow.status == PENDING,
+                    )
+                    .values(status=CANCELLED)
+                )
+            if taken_by is not None:
+                timer_id, payload = taken_by
+                await session.execute(
+                    update(TimerRow).where(TimerRow.id == timer_id).values(payload={**payload, TAKEN: True})
+                )
+            if then is not None:
+                await then.add(session, now)
+        return True
 
     async def acknowledge(self, incident_id: int, user: str, now: datetime) -> bool:
         """Stop the escalation; True only for the first acknowledgement."""
@@ -128,8 +179,8 @@ class PagingStore(Store):
             .values(status=CLOSED)
         )
 
-    async def restart(self, incident_id: int, policy: str, now: datetime) -> None:
-        """A reopened incident escalates again from the first step."""
+    async def restart(self, incident_id: int, policy: str, now: datetime, first: NewTimer) -> None:
+        """A reopened incident escalates again from the first step (and its timer, in the same commit)."""
         async with self._tx() as session:
             await session.execute(
                 update(EscalationRow)
@@ -144,6 +195,7 @@ class PagingStore(Store):
                     acked_by=None,
                 )
             )
+            await first.add(session, now)
 
     async def add_page(
         self,
@@ -155,6 +207,8 @@ class PagingStore(Store):
         channel: str | None = None,
         ts: str | None = None,
         error: str | None = None,
+        *,
+        status: str | None = None,
     ) -> Page:
         async with self._tx() as session:
             row = PageRow(
@@ -162,7 +216,7 @@ class PagingStore(Store):
                 provider=provider,
                 target=target,
                 reason=reason[:200],
-                status="failed" if error else "sent",
+                status=status or ("failed" if error else "sent"),
                 sent_at=now,
                 channel=channel,
                 ts=ts,
@@ -171,6 +225,34 @@ class PagingStore(Store):
             session.add(row)
             await session.flush()
             return _page(row)
+
+    async def step_page(
+        self, incident_id: int, step_key: str, target: str, reason: str, now: datetime
+    ) -> Page:
+        """The page of one person at one step of a policy: added `sending` the first time, found again
+        when the step is repeated (its worker died)."""
+        async with self._tx() as session:
+            await insert_new(
+                session,
+                PageRow,
+                "step_key",
+                incident_id=incident_id,
+                provider="slack",
+                target=target,
+                reason=reason[:200],
+                status=SENDING,
+                sent_at=now,
+                step_key=step_key,
+            )
+            row = await session.scalar(select(PageRow).where(PageRow.step_key == step_key))
+            assert row is not None
+            return _page(row)
+
+    async def dm_opened(self, page_id: int, channel: str) -> None:
+        """Where the DM goes, recorded before it is posted: a repeat looks there for a post that got
+        through before the crash."""
+        async with self._tx() as session:
+            await session.execute(update(PageRow).where(PageRow.id == page_id).values(channel=channel))
 
     async def delivered(self, page_id: int, channel: str | None, ts: str | None, error: str | None) -> None:
         async with self._tx() as session:

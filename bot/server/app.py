@@ -152,7 +152,7 @@ async def build_runtime(
     providers = build_providers(config.paging, os.environ)
     paging = Paging(config, store, PagingStore(sessions), scheduler, slack, providers, metrics, now)
     hooks = [paging, reminders, SLOSnapshots(slo, slack)]
-    incidents = IncidentService(config, store, slack, templates, metrics, now, hooks)
+    incidents = IncidentService(config, store, slack, templates, metrics, now, hooks, scheduler)
     runbooks = RunbookService(
         config,
         configured_runbooks(config.runbooks, settings.config),

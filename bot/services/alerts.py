@@ -51,13 +51,16 @@ from bot.services.alert_groups import (
 )
 from bot.services.group_commit import GroupCommit
 from bot.services.incidents import IncidentService, utcnow
+from bot.services.setup import CHANNEL_RETRY_FOR
 from bot.store import NewEvent
 from bot.store.models import AlertGroupRow
-from bot.timers import MAX_ATTEMPTS, Scheduler, Timer, add_timer
+from bot.timers import MAX_ATTEMPTS, RetryLater, Scheduler, Timer, add_timer, setup_priority
 
 log = logging.getLogger(__name__)
 
 POST_STEP = "post the alert"
+CHANNEL_WAIT = timedelta(seconds=3)
+"""How long an alert for an incident whose channel is still being set up waits before it looks again."""
 
 
 class AlertDeliveryFailed(Exception):
@@ -86,7 +89,7 @@ class AlertService:
         self.metrics = metrics
         self.now = now
         self._group_commit = GroupCommit(sessions)
-        scheduler.on(JOB, self.run_job)
+        scheduler.on(JOB, self.run_job, lane=lambda timer: f"alert-group:{timer.payload.get('group_id')}")
 
     @property
     def rules(self) -> AlertmanagerConfig:
@@ -146,8 +149,16 @@ class AlertService:
         # Due from *after* the upsert, which waited for any earlier notification of the group to commit:
         # the worker, which runs due jobs in due-time order, then runs a group's jobs in commit order.
         due = max(now, self.now())
-        queued = await add_timer(session, JOB, due, now, job.to_json(), key=job_key(state, change))
+        queued = await add_timer(
+            session, JOB, due, now, job.to_json(), key=job_key(state, change), priority=self._priority(job)
+        )
         return state, change, queued
+
+    def _priority(self, job: Job) -> int:
+        """An alert job declares or feeds an incident: it goes before the set-up of any less severe one."""
+        ids = [s.id for s in self.config.severities]
+        severity = job.severity or ""
+        return setup_priority(ids.index(severity) if severity in ids else len(ids))
 
     async def _upsert(
         self,
@@ -210,6 +221,8 @@ class AlertService:
         note = self._note(job, incident)
         resolved_for = timedelta(seconds=job.resolved_for_s) if job.resolved_for_s is not None else None
         message = alert_message(job.alert, job.change, resolved_for=resolved_for, note=note)
+        if channel is None and incident is not None and self._channel_coming(incident):
+            raise RetryLater(CHANNEL_WAIT, f"{incident.reference} has no channel yet")
         if channel is None:
             # A declare group first seen resolved (its firing notification never reached us) declares
             # nothing; an incident whose channel could not be created has said so in its own flow.
@@ -248,6 +261,13 @@ class AlertService:
             ),
             self.now(),
             once=f"alert-event:{job.group_id}:{job.episode}:{job.change}:{timer.id}",
+        )
+
+    def _channel_coming(self, incident: Incident) -> bool:
+        """The incident's set-up is still creating its channel (it waits in a storm, or Slack refused)."""
+        return (
+            incident.status != self.config.resolved_status
+            and self.now() - incident.created_at < CHANNEL_RETRY_FOR
         )
 
     def _note(self, job: Job, incident: Incident | None) -> str | None:

@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from bot.domain import Incident
 
-Change = Literal["declared", "update_posted", "severity_changed", "resolved", "reopened"]
+Change = Literal["declared", "set_up", "update_posted", "severity_changed", "resolved", "reopened"]
 
 
 class IncidentHooks:
@@ -19,8 +19,15 @@ class IncidentHooks:
     steps: ClassVar[dict[Change, str]] = {}
     """What each change does, worded for "Could not …" messages."""
     what_to_do = "See the bot's log."
+    before_channel: ClassVar[frozenset[Change]] = frozenset()
+    """Changes this capability acts on before the incident's channel exists (a page must not wait)."""
 
     async def declared(self, incident: Incident) -> None:
+        return None
+
+    async def set_up(self, incident: Incident) -> None:
+        """After a declare's channel exists, or once it is known it has to wait (its failures can be
+        shown there, if at all)."""
         return None
 
     async def update_posted(self, incident: Incident) -> None:

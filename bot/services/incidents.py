@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -24,14 +23,15 @@ from bot.domain import (
     Incident,
     UpdateDraft,
     already_done,
-    channel_name,
     validate_title,
 )
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.metrics import Metrics
 from bot.services.hooks import Change, IncidentHooks
+from bot.services.setup import IncidentSetup, Outcome, Progress
 from bot.store import IncidentStore, NewEvent, StaleChange
 from bot.templating import Templates
+from bot.timers import Scheduler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,18 +39,6 @@ T = TypeVar("T")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class Outcome:
-    """What happened, for the person who asked: the incident and any step that failed."""
-
-    incident: Incident
-    created: bool = True
-    problems: list[str] = field(default_factory=list)
-
-
-Progress = Callable[[Outcome], Awaitable[None]]
 
 
 class IncidentService:
@@ -63,6 +51,7 @@ class IncidentService:
         metrics: Metrics,
         now: Callable[[], datetime] = utcnow,
         hooks: list[IncidentHooks] | None = None,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -71,6 +60,9 @@ class IncidentService:
         self.metrics = metrics
         self.now = now
         self.hooks = hooks if hooks is not None else []
+        self.setup = IncidentSetup(
+            config, store, slack, templates, now, scheduler, self._step, self._channel_ready, self._set_up
+        )
 
     # -- queries -------------------------------------------------------------------------------------
     async def in_channel(self, channel_id: str) -> Incident | None:
@@ -109,100 +101,30 @@ class IncidentService:
             return Outcome(incident, created=False)
         self.metrics.declared(incident.severity)
         outcome = Outcome(incident)
-        channel = await self._step(
-            outcome,
-            "create the incident channel",
-            "Create a channel by hand and run `/incident note` there; the incident is recorded.",
-            self._create_channel,
-        )
-        if channel is not None:
-            outcome.incident = channel
-            await self._step(outcome, "set the channel topic", "Set it by hand.", self._set_topic)
-            await self._step(
-                outcome, "invite responders", "Invite them by hand with `/invite`.", self._invite
-            )
-            await self._step(
-                outcome,
-                "post the incident summary",
-                "Use `/incident list` for the state.",
-                self._post_summary,
-            )
-        await self._step(
-            outcome, "announce the incident", "Tell the announcements channel by hand.", self._announce
-        )
-        if on_ready is not None:
-            await on_ready(outcome)
-        await self._run_hooks(outcome, "declared")
+        await self._run_hooks(outcome, "declared", before_channel=True)  # the page leaves first
+        await self.setup.run(outcome, on_ready)
         await self._report_problems(outcome)
         return outcome
 
-    async def _run_hooks(self, outcome: Outcome, change: Change) -> None:
+    async def _channel_ready(self, outcome: Outcome, with_set_up: bool) -> None:
+        await self._run_hooks(outcome, "declared", before_channel=False)
+        if with_set_up:
+            await self._set_up(outcome)
+
+    async def _set_up(self, outcome: Outcome) -> None:
+        await self._run_hooks(outcome, "set_up")
+
+    async def _run_hooks(self, outcome: Outcome, change: Change, before_channel: bool | None = None) -> None:
+        """The hooks that act on `change`; with `before_channel`, only those that do (or do not) act
+        before the incident's channel exists (paging does: a page never waits for a channel)."""
         for hook in self.hooks:
             step = hook.steps.get(change)
+            if before_channel is not None and (change in hook.before_channel) != before_channel:
+                continue
             if step:
                 await self._step(
                     outcome, step, hook.what_to_do, lambda o, h=hook: getattr(h, change)(o.incident)
                 )
-
-    async def _create_channel(self, outcome: Outcome) -> Incident:
-        incident = outcome.incident
-        name = channel_name(
-            self.config.channels.name_pattern,
-            incident.id,
-            incident.title,
-            incident.severity,
-            incident.created_at.astimezone(self.config.zone),
-        )
-        channel = await self.slack.create_channel(name, incident.private)
-        return await self.store.change(
-            incident.id,
-            self.now(),
-            NewEvent(
-                EventKind.CHANNEL_CREATED,
-                None,
-                channel.name,
-                {"channel_id": channel.id, "name": channel.name},
-            ),
-            channel_id=channel.id,
-            channel_name=channel.name,
-        )
-
-    async def _set_topic(self, outcome: Outcome) -> None:
-        incident = outcome.incident
-        assert incident.channel_id
-        await self.slack.set_topic(incident.channel_id, messages.topic(incident, self.config))
-
-    async def _invite(self, outcome: Outcome) -> None:
-        incident = outcome.incident
-        assert incident.channel_id
-        service = self.config.service(incident.service)
-        users = [
-            incident.reporter,
-            *incident.roles.values(),
-            *self.config.responders,
-            *(service.responders if service else []),
-        ]
-        failed = await self.slack.invite(incident.channel_id, users)
-        if failed:
-            listing = ", ".join(f"<@{user}> ({error})" for user, error in failed.items())
-            raise SlackFailure("conversations.invite", f"could not invite {listing}")
-
-    async def _post_summary(self, outcome: Outcome) -> None:
-        incident = outcome.incident
-        assert incident.channel_id
-        ts = await self.slack.post(incident.channel_id, messages.incident_summary(incident, self.config))
-        outcome.incident = await self.store.change(incident.id, self.now(), summary_ts=ts)
-        await self.slack.pin(incident.channel_id, ts)
-
-    async def _announce(self, outcome: Outcome) -> None:
-        channel = self.config.channels.announcements
-        if not channel:
-            return
-        incident = outcome.incident
-        ts = await self.slack.post(channel, messages.announcement(incident, self.config, self.templates))
-        outcome.incident = await self.store.change(
-            incident.id, self.now(), announcement_channel=channel, announcement_ts=ts
-        )
 
     # -- checks: cheap, run before Slack is acknowledged so errors can show inline ---------------------
     def check_status(self, incident: Incident, status: str) -> str:
@@ -514,7 +436,7 @@ class IncidentService:
                     messages.incident_summary(incident, self.config),
                 ),
             )
-            await self._step(outcome, "set the channel topic", "Set it by hand.", self._set_topic)
+            await self._step(outcome, "set the channel topic", "Set it by hand.", self.setup.set_topic)
         if incident.announcement_channel and incident.announcement_ts:
             await self._step(
                 outcome,

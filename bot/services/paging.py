@@ -22,13 +22,13 @@ from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.metrics import Metrics
 from bot.oncall.escalation import Position, next_notify, walk
-from bot.oncall.messages import page_answered, page_dm
+from bot.oncall.messages import is_page, page_answered, page_dm
 from bot.oncall.schedules import OnCallSummary, on_call, summarize
 from bot.oncall.settings import Notify, Step
-from bot.oncall.store import ACTIVE, Page, PagingStore
+from bot.oncall.store import ACTIVE, EXHAUSTED, SENDING, TAKEN, Page, PagingStore
 from bot.services.hooks import Change, IncidentHooks
 from bot.store import IncidentStore, NewEvent
-from bot.timers import Scheduler, Timer
+from bot.timers import PAGE_PRIORITY, NewTimer, Scheduler, Timer
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +61,13 @@ def incident_of_key(key: str) -> int | None:
 class Paging(IncidentHooks):
     steps: ClassVar[dict[Change, str]] = {
         "declared": "start the escalation policy",
+        "set_up": "tell the paging providers",
         "severity_changed": "start the escalation policy",
         "resolved": "close the pages",
         "reopened": "restart the escalation policy",
     }
     what_to_do = "Page people by hand with `/incident page @user`."
+    before_channel: ClassVar[frozenset[Change]] = frozenset({"declared"})
 
     def __init__(
         self,
@@ -94,24 +96,35 @@ class Paging(IncidentHooks):
 
     # -- incident changes ------------------------------------------------------------------------------
     async def declared(self, incident: Incident) -> None:
+        """Start the policy as soon as the incident is recorded; its first page does not wait for the
+        channel (PagerDuty / Opsgenie are told in `set_up`, where a failure can be shown)."""
+        await self._start(incident)
+
+    async def set_up(self, incident: Incident) -> None:
+        if self.policy(incident.severity):
+            await self._providers(incident, "trigger")
+
+    async def _start(self, incident: Incident) -> bool:
+        first = self._step_timer(incident.id, Position(0, 0), self.now())
         if not self.policy(incident.severity) or not await self.store.start(
-            incident.id, incident.severity, self.now()
+            incident.id, incident.severity, self.now(), first
         ):
-            return
-        await self._resume_at(incident.id, Position(0, 0), self.now())
-        await self._providers(incident, "trigger")
+            return False
+        self.scheduler.kick()
+        return True
 
     async def severity_changed(self, incident: Incident) -> None:
         """Raising an incident to a severity with a policy starts paging if nothing was paging yet."""
-        if await self.store.get(incident.id) is None:
-            await self.declared(incident)
+        if await self.store.get(incident.id) is None and await self._start(incident):
+            await self._providers(incident, "trigger")
 
     async def reopened(self, incident: Incident) -> None:
         if not self.policy(incident.severity) or await self.store.get(incident.id) is None:
-            await self.declared(incident)
+            await self.severity_changed(incident)
             return
-        await self.store.restart(incident.id, incident.severity, self.now())
-        await self._resume_at(incident.id, Position(0, 0), self.now())
+        first = self._step_timer(incident.id, Position(0, 0), self.now())
+        await self.store.restart(incident.id, incident.severity, self.now(), first)
+        self.scheduler.kick()
         await self._providers(incident, "trigger")
 
     async def resolved(self, incident: Incident) -> None:
@@ -124,32 +137,53 @@ class Paging(IncidentHooks):
                 await self.store.set_status(page.id, "closed")
 
     # -- the policy, step by step ----------------------------------------------------------------------
-    async def _resume_at(self, incident_id: int, position: Position, due: datetime) -> None:
+    def _step_timer(self, incident_id: int, position: Position, due: datetime) -> NewTimer:
         payload = {"incident_id": incident_id, "round": position.round, "step": position.step}
-        await self.scheduler.schedule(ESCALATE, due, payload, incident_id=incident_id)
+        return NewTimer(ESCALATE, due, payload, incident_id=incident_id, priority=PAGE_PRIORITY)
 
     async def fire(self, timer: Timer) -> None:
+        """Run the policy from the timer's position to its next wait.
+
+        The escalation moves on, the timer of the next step is added and this timer is marked `taken`, in
+        one commit before anyone is paged; the pages follow. A timer repeated because its worker died
+        after that commit sees it took the step and finishes the pages it had not sent (unless someone
+        acknowledged meanwhile); each page is found again by its step key, so nobody is paged twice and
+        the policy always goes on."""
         incident_id = int(timer.payload["incident_id"])
         at = Position(int(timer.payload["round"]), int(timer.payload["step"]))
         escalation = await self.store.get(incident_id)
-        if escalation is None or escalation.status != ACTIVE or escalation.position != at:
-            return  # acknowledged, closed, or moved on by "Escalate now"
+        if escalation is None or escalation.status not in (ACTIVE, EXHAUSTED):
+            return  # acknowledged or closed
         plan = walk(self.policy(escalation.policy), at)
-        if not await self.store.advance(incident_id, at, plan.resume):
-            return  # another process took this step
+        if not timer.payload.get(TAKEN):
+            if escalation.status != ACTIVE or escalation.position != at:
+                return  # moved on by "Escalate now" or by another process
+            then = (
+                self._step_timer(incident_id, plan.resume, self.now() + plan.wait)
+                if plan.resume is not None
+                else None
+            )
+            taken = (timer.id, timer.payload)
+            if not await self.store.advance(
+                incident_id, at, plan.resume, self.now(), taken_by=taken, then=then
+            ):
+                return  # another process took this step
+            if then is not None and then.due_at <= self.now():
+                self.scheduler.kick()
         incident = await self.incidents.get(incident_id)
         if incident is None:
             return
         paged: list[str] = []
         for index, target in plan.notifies:
+            step = f"{timer.id}:{index}"
             paged += await self._notify(
-                incident, target, f"step {index + 1} of the {escalation.policy} policy"
+                incident, target, f"step {index + 1} of the {escalation.policy} policy", step
             )
-        if plan.resume is not None:
-            await self._resume_at(incident_id, plan.resume, self.now() + plan.wait)
         if paged:
-            then = f"; next step in {human_duration(plan.wait)} unless acknowledged" if plan.resume else ""
-            await self._tell(incident, f":pager: Paged {', '.join(paged)}{then}.")
+            then_text = (
+                f"; next step in {human_duration(plan.wait)} unless acknowledged" if plan.resume else ""
+            )
+            await self._tell(incident, f":pager: Paged {', '.join(paged)}{then_text}.")
         if plan.resume is None:
             await self.incidents.append(
                 incident_id,
@@ -162,7 +196,7 @@ class Paging(IncidentHooks):
                 "acknowledged. Page someone with `/incident page @user`.",
             )
 
-    async def _notify(self, incident: Incident, target: Notify, why: str) -> list[str]:
+    async def _notify(self, incident: Incident, target: Notify, why: str, step: str) -> list[str]:
         users, who = await self._targets(incident, target)
         bot = await self.slack.bot_user_id()
         users = [user for user in users if user != bot]  # e.g. the IC of an incident Alertmanager declared
@@ -173,7 +207,9 @@ class Paging(IncidentHooks):
             )
             await self._tell(incident, f":warning: {reason.capitalize()}.")
             return []
-        pages = [await self.page_user(incident, user, f"{who}, {why}") for user in users]
+        pages = [
+            await self.page_user(incident, user, f"{who}, {why}", step_key=f"{step}:{user}") for user in users
+        ]
         return [f"<@{page.target}>" for page in pages if page.status == "sent"]
 
     async def _targets(self, incident: Incident, target: Notify) -> tuple[list[str], str]:
@@ -190,18 +226,33 @@ class Paging(IncidentHooks):
             return ([holder] if holder else []), role.name if role else target.role
         return list(target.users), "named in the escalation policy"
 
-    async def page_user(self, incident: Incident, user: str, reason: str) -> Page:
-        """DM one person with Acknowledge / Escalate; the page is recorded whether or not Slack took it."""
-        page = await self.store.add_page(incident.id, "slack", user, reason, self.now())
-        channel = ts = error = None
+    async def page_user(
+        self, incident: Incident, user: str, reason: str, step_key: str | None = None
+    ) -> Page:
+        """DM one person with Acknowledge / Escalate; the page is recorded whether or not Slack took it.
+
+        With a `step_key` (a policy step) the page row is written before the DM and found again when the
+        step is repeated after a crash: a page already delivered is not sent again, and one whose post
+        may have reached Slack before the crash is looked for in the DM first."""
+        if step_key is None:
+            page = await self.store.add_page(incident.id, "slack", user, reason, self.now(), status=SENDING)
+        else:
+            page = await self.store.step_page(incident.id, step_key, user, reason, self.now())
+            if page.status != SENDING:
+                return page  # delivered (or refused) before the crash
+        channel, ts, error = page.channel, None, None
         try:
-            channel, ts = await self.slack.direct_message(
-                user, page_dm(incident, reason, page.id, self.config)
-            )
+            if channel is None:
+                channel = await self.slack.open_dm(user)
+                await self.store.dm_opened(page.id, channel)
+            else:
+                ts = await self._posted_before(channel, page.id)
+            if ts is None:
+                ts = await self.slack.post(channel, page_dm(incident, reason, page.id, self.config))
         except SlackFailure as failure:
             error = failure.error
             log.warning("incident %s: could not page %s: %s", incident.id, user, error)
-        await self.store.delivered(page.id, channel, ts, error)
+        await self.store.delivered(page.id, channel, ts if error is None else None, error)
         self.metrics.paged("slack", "failed" if error else "sent")
         kind = EventKind.PAGE_FAILED if error else EventKind.PAGE_SENT
         text = f"could not page <@{user}>: {error}" if error else f"paged <@{user}>"
@@ -210,6 +261,13 @@ class Paging(IncidentHooks):
         if error:
             await self._tell(incident, f":warning: Could not page <@{user}> ({error}). Call them.")
         return (await self.store.page(page.id)) or page
+
+    async def _posted_before(self, channel: str, page_id: int) -> str | None:
+        """The ts of this page's DM if an interrupted attempt got it to Slack."""
+        for message in await self.slack.recent_messages(channel):
+            if is_page(message, page_id):
+                return str(message.get("ts"))
+        return None
 
     # -- what people do with a page --------------------------------------------------------------------
     async def page_by_hand(
@@ -309,10 +367,12 @@ class Paging(IncidentHooks):
         target = next_notify(self.policy(escalation.policy), escalation.position)
         if target is None:
             return f"The {escalation.policy} policy has no further step; page someone with `/incident page`."
-        if not await self.store.advance(incident.id, escalation.position, target):
+        then = self._step_timer(incident.id, target, self.now())
+        if not await self.store.advance(
+            incident.id, escalation.position, target, self.now(), then=then, cancel_pending=ESCALATE
+        ):
             return "Someone escalated it a moment ago."
-        await self.scheduler.store.cancel(incident.id, ESCALATE)
-        await self._resume_at(incident.id, target, self.now())
+        self.scheduler.kick()
         await self.incidents.append(
             incident.id,
             NewEvent(EventKind.ESCALATED, user, "escalated by hand", {"step": target.step + 1}),

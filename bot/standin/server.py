@@ -8,6 +8,7 @@ included, so a test can finish with `assert workspace.errors() == []`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from bot.standin.state import (
     SlackError,
     Workspace,
 )
+from bot.standin.switches import Arrival
 
 log = logging.getLogger(__name__)
 
@@ -118,12 +120,21 @@ async def _api(request: web.Request) -> web.Response:
     try:
         args = await read_arguments(request)
         _authorize(name, _bearer(request, args))
+        hold = ws.switches.take_delay(name, args)
+        if hold:
+            ws.switches.arrivals.append(Arrival(name, dict(args), ws.now()))
+            await asyncio.sleep(hold)
         fault = ws.take_fault(name, args)
-        if fault is not None:
+        if fault is not None and fault.error:
             injected = True
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
             raise SlackError(fault.error, status=fault.status)
+        retry_after = ws.switches.admit(name)
+        if retry_after is not None:
+            injected = True
+            headers["Retry-After"] = str(retry_after)
+            raise SlackError("ratelimited", status=429)
         body = {"ok": True, **_answer(request.app, name, args)}
         status = 200
     except SlackError as refusal:

@@ -34,6 +34,7 @@ from bot.standin.entities import (
     interactive_elements,
     message_text,
 )
+from bot.standin.switches import HANG_SECONDS, Arrival, Delay, SlidingWindow, Switches
 
 __all__ = [
     "RESPONSE_URL_LIFETIME",
@@ -112,6 +113,7 @@ class Workspace:
     usergroups: dict[str, Usergroup] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    switches: Switches = field(default_factory=Switches)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -443,6 +445,42 @@ class Workspace:
     def rate_limit_next(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next `times` calls to `method` with HTTP 429 and a Retry-After header."""
         self.faults.append(Fault(method, "ratelimited", times, status=429, retry_after=retry_after))
+
+    def delay(
+        self,
+        method: str,
+        seconds: float,
+        times: int | None = None,
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        """Hold calls to `method` for `seconds` before answering: every call, or the next `times`."""
+        self.switches.delays.append(Delay(method, seconds, times, when))
+
+    def hang_next(
+        self, method: str, times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None
+    ) -> None:
+        """Never answer the next `times` calls to `method` (the client's own timeout ends them)."""
+        self.delay(method, HANG_SECONDS, times, when)
+
+    def respond_with(self, method: str, statuses: list[int], retry_after: int = 1) -> None:
+        """Answer the next calls to `method` with these HTTP statuses in order (200: answer normally;
+        429: rate limited with `retry_after`; anything else: that status and `internal_error`)."""
+        for status in statuses:
+            if status == 429:
+                self.faults.append(Fault(method, "ratelimited", 1, status=429, retry_after=retry_after))
+            elif status != 200:
+                self.faults.append(Fault(method, "internal_error", 1, status=status))
+            else:
+                self.faults.append(Fault(method, "", 1, status=200))
+
+    def rate_limit(self, method: str, per_window: int, window_seconds: float = 60.0) -> None:
+        """Slack's sliding-window limit on `method`: at most `per_window` calls in any window, then 429
+        with Retry-After until the oldest leaves it (e.g. `conversations.create`, 20 a minute)."""
+        self.switches.windows[method] = SlidingWindow(method, per_window, window_seconds)
+
+    def held(self, method: str | None = None) -> list[Arrival]:
+        """Calls that arrived and were held by `delay` (answered or not yet)."""
+        return [a for a in self.switches.arrivals if method is None or a.method == method]
 
     def take_fault(self, method: str, args: dict[str, Any]) -> Fault | None:
         for fault in self.faults:

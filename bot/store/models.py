@@ -147,6 +147,8 @@ class TimerRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    priority: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    """Lower first among due timers: pages and escalation, then SEV1 set-up, then SEV2…, then reminders."""
     last_error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_timers_status_due_at", "status", "due_at"),)
@@ -185,6 +187,8 @@ class PageRow(Base):
     channel: Mapped[str | None] = mapped_column(String(40))
     ts: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str | None] = mapped_column(Text)
+    step_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    """(timer, step, person) of an escalation page: a repeated step finds its page instead of adding one."""
 
 
 class AlertGroupRow(Base):
