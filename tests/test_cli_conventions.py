@@ -47,3 +47,17 @@ def test_runbook_validate_with_nothing_to_validate_is_a_usage_error(empty: Path)
     )
     (empty / "books").mkdir()
     assert incidentbot("runbook", "validate", "books", cwd=empty).returncode == 0
+
+
+def test_config_check_warns_about_a_policy_that_ends_on_a_page(empty: Path) -> None:
+    (empty / "incidentbot.yml").write_text(
+        "oncall:\n  escalation:\n    SEV3:\n      - notify: {users: [U0BOB00000]}\n", encoding="utf-8"
+    )
+    done = incidentbot("config", "check", "--config", "incidentbot.yml", cwd=empty)
+    assert done.returncode == 0, done.stderr  # a warning, not a failure
+    assert (
+        "warning: oncall.escalation.SEV3 ends on a page: those paged last get SEV3's response target (1 h)"
+        in (done.stderr)
+    )
+    example = Path(__file__).resolve().parent.parent / "examples" / "incidentbot.yml"
+    assert "ends on a page" not in incidentbot("config", "check", "--config", str(example), cwd=empty).stderr

@@ -24,7 +24,12 @@ ALICE, BOB, CAROL, GENERAL = "U0ALICE000", "U0BOB00000", "U0CAROL000", "C0GENERA
 HOLD_SECONDS = 8.0
 POLICY = {
     "escalation": {
-        "SEV1": [{"notify": {"users": [BOB]}}, {"wait": "2s"}, {"notify": {"users": [CAROL]}}],
+        "SEV1": [
+            {"notify": {"users": [BOB]}},
+            {"wait": "2s"},
+            {"notify": {"users": [CAROL]}},
+            {"wait": "2s"},  # the time Carol has to acknowledge before the policy has run out
+        ],
     }
 }
 

@@ -427,3 +427,34 @@ async def test_acknowledging_in_pagerduty_or_opsgenie_stops_the_escalation(
         clock.advance(hours=1)
         await bot.runtime.scheduler.run_due()
         assert await paged_users(bot, first) == [BOB] and await paged_users(bot, second) == [BOB]
+
+
+async def test_a_policy_ending_on_a_page_runs_out_only_after_the_response_target(
+    pbot: BotUnderTest, clock: Clock
+) -> None:
+    """SEV2 ends on "notify secondary": Carol gets SEV2's 15 minutes before anyone hears "run out"."""
+    bot = pbot
+    incident = await declared(bot, "SEV2")
+    run = bot.runtime.scheduler.run_due
+    channel = incident.channel_id or ""
+
+    def ran_out() -> bool:
+        return any("has run out" in message_text(m) for m in bot.workspace.messages(channel))
+
+    await run()
+    clock.advance(minutes=15)
+    await run()
+    assert await paged_users(bot, incident) == [BOB, CAROL]
+    assert any(
+        "Paged <@U0CAROL000>; the policy runs out in 15 min unless acknowledged" in message_text(m)
+        for m in bot.workspace.messages(channel)
+    )
+    assert not ran_out()  # the page just went out: no false alarm in the same second
+    clock.advance(minutes=14)
+    await run()
+    assert not ran_out()
+    clock.advance(minutes=1)
+    await run()
+    assert ran_out()
+    kinds = [e.kind for e in await bot.runtime.incidents.store.timeline(incident.id)]
+    assert kinds.count(EventKind.ESCALATION_EXHAUSTED) == 1

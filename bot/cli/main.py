@@ -93,7 +93,7 @@ async def _serve(settings: Settings, migrate: bool = False) -> int:
 
 
 def _check_config(settings: Settings, path: str | None) -> int:
-    from bot.config.checks import template_problems
+    from bot.config.checks import escalation_warnings, template_problems
 
     config = _config(settings, path, production=True)
     source = Path(path) if path else settings.config
@@ -104,6 +104,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
         raise UsageError(str(exc)) from exc
     problems = [f"template: {p}" for p in template_problems(config)]
     problems += [f"paging: {p}" for p in config.paging.problems()]
+    for warning in escalation_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -154,7 +155,14 @@ class Paging(IncidentHooks):
         escalation = await self.store.get(incident_id)
         if escalation is None or escalation.status not in (ACTIVE, EXHAUSTED):
             return  # acknowledged or closed
-        plan = walk(self.policy(escalation.policy), at)
+        steps = self.policy(escalation.policy)
+        plan = walk(steps, at)
+        if plan.resume is None and plan.notifies:
+            # The policy ends on a page: those paged get the severity's time to acknowledge before the
+            # policy is said to have run out (walking from past the end finds nothing left to do).
+            plan = replace(
+                plan, resume=Position(at.round, len(steps)), wait=self._answer_time(escalation.policy)
+            )
         if not timer.payload.get(TAKEN):
             if escalation.status != ACTIVE or escalation.position != at:
                 return  # moved on by "Escalate now" or by another process
@@ -180,9 +188,13 @@ class Paging(IncidentHooks):
                 incident, target, f"step {index + 1} of the {escalation.policy} policy", step
             )
         if paged:
-            then_text = (
-                f"; next step in {human_duration(plan.wait)} unless acknowledged" if plan.resume else ""
-            )
+            then_text = ""
+            if plan.resume is not None:
+                wait = human_duration(plan.wait)
+                last = plan.resume.step >= len(steps)
+                then_text = (
+                    f"; {'the policy runs out' if last else 'next step'} in {wait} unless acknowledged"
+                )
             await self._tell(incident, f":pager: Paged {', '.join(paged)}{then_text}.")
         if plan.resume is None:
             await self.incidents.append(
@@ -195,6 +207,11 @@ class Paging(IncidentHooks):
                 f":rotating_light: The {escalation.policy} escalation policy has run out and nobody has "
                 "acknowledged. Page someone with `/incident page @user`.",
             )
+
+    def _answer_time(self, policy: str) -> timedelta:
+        """The severity's response target: how long the last people paged have to acknowledge."""
+        severity = self.config.severity(policy)
+        return severity.response_target if severity else timedelta(minutes=15)
 
     async def _notify(self, incident: Incident, target: Notify, why: str, step: str) -> list[str]:
         users, who = await self._targets(incident, target)
