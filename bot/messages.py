@@ -266,13 +266,20 @@ def incident_summary(incident: Incident, config: IncidentSettings) -> Message:
 
 
 def _actions(incident: Incident, resolved: bool) -> dict[str, Any]:
+    """A resolved incident offers only Reopen: anything else would change the record silently."""
     value = str(incident.id)
+    if resolved:
+        return {
+            "type": "actions",
+            "block_id": ACTIONS_BLOCK_ID,
+            "elements": [button("Reopen", ACTION_REOPEN, value)],
+        }
     buttons = [
         button("Post update", ACTION_POST_UPDATE, value, style="primary"),
         button("Change status", ACTION_CHANGE_STATUS, value),
         button("Change severity", ACTION_CHANGE_SEVERITY, value),
         button("Assign role", ACTION_ASSIGN_ROLE, value),
-        button("Reopen", ACTION_REOPEN, value) if resolved else button("Resolve", ACTION_RESOLVE, value),
+        button("Resolve", ACTION_RESOLVE, value),
     ]
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}
 

@@ -146,9 +146,13 @@ class IncidentSettings(Strict):
     timezone: str = "UTC"
     severities: list[Severity] = Field(default_factory=lambda: list(DEFAULT_SEVERITIES), min_length=1)
     statuses: list[str] = Field(
-        default_factory=lambda: ["investigating", "identified", "monitoring", "resolved"], min_length=2
+        default_factory=lambda: ["investigating", "identified", "mitigated", "monitoring", "resolved"],
+        min_length=2,
     )
     """Ordered; the last one is final (resolved)."""
+    mitigated_status: str | None = None
+    """The status that means "the impact has stopped" (time to mitigate ends at the first change to it or
+    to a later status). Default: `mitigated` when the statuses have it, else the one before the final."""
     roles: list[Role] = Field(default_factory=lambda: list(DEFAULT_ROLES), min_length=1)
     services: list[Service] = []
     responders: list[str] = []
@@ -187,6 +191,11 @@ class IncidentSettings(Strict):
                 raise ValueError(f"{field}: duplicate id {', '.join(dupes)}")
         if COMMANDER_ROLE not in {r.id for r in self.roles}:
             raise ValueError(f"roles: the {COMMANDER_ROLE!r} role is required")
+        if self.mitigated_status is not None and self.mitigated_status not in self.statuses[:-1]:
+            raise ValueError(
+                f"mitigated_status: {self.mitigated_status!r} is not one of the statuses before the final "
+                f"one ({', '.join(self.statuses[:-1])})"
+            )
         return self
 
     @property
@@ -200,6 +209,16 @@ class IncidentSettings(Strict):
     @property
     def initial_status(self) -> str:
         return self.statuses[0]
+
+    @property
+    def mitigated_statuses(self) -> list[str]:
+        """The mitigation status and the ones after it, before the final one."""
+        if len(self.statuses) < 2:
+            return []
+        chosen = self.mitigated_status or (
+            "mitigated" if "mitigated" in self.statuses[:-1] else self.statuses[-2]
+        )
+        return self.statuses[self.statuses.index(chosen) : -1]
 
     def severity(self, severity_id: str) -> Severity | None:
         wanted = severity_id.strip().upper()

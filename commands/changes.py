@@ -37,20 +37,27 @@ async def status_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     )
 
 
-@subcommand("severity", "severity [SEV1-SEV4]", "Raise or lower the severity", needs_incident=True)
+@subcommand(
+    "severity",
+    "severity [SEV1-SEV4] [reclassify]",
+    "Raise or lower the severity (`reclassify` confirms it for a resolved incident)",
+    needs_incident=True,
+)
 async def severity_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     assert inv.incident
     if not inv.args:
         await ack()
         await deps.slack.open_view(inv.trigger_id, modals.severity_view(deps.config, inv.incident))
         return
-    deps.incidents.check_severity(inv.incident, inv.args)
+    severity, _, confirm = inv.args.partition(" ")
+    reclassify = confirm.strip().lower() == "reclassify"
+    deps.incidents.check_severity(inv.incident, severity, reclassify)
     await ack()
     await run_after_ack(
         deps,
         inv.user_id,
         inv.channel_id,
-        deps.incidents.set_severity(inv.incident.id, inv.args, inv.user_id),
+        deps.incidents.set_severity(inv.incident.id, severity, inv.user_id, reclassify),
         inv.response_url,
     )
 

@@ -40,6 +40,9 @@ def _option(value: str, text: str, description: str | None = None) -> dict[str, 
     return option
 
 
+TIME_HINT = "In your Slack time zone; the bot says it back in the team's zone."
+
+
 def _input(
     block_id: str, label: str, element: dict[str, Any], optional: bool = False, hint: str | None = None
 ) -> dict[str, Any]:
@@ -245,6 +248,15 @@ def assign_view(config: AppConfig, incident: Incident) -> dict[str, Any]:
 
 
 def resolve_view(incident: Incident, summary: str = "") -> dict[str, Any]:
+    """The close-out: how it ended, when users stopped (and started) being affected, what must follow."""
+    picker: dict[str, Any] = {"type": "datetimepicker", "action_id": "value"}
+    user: dict[str, Any] = {"type": "users_select", "action_id": "value"}
+    day: dict[str, Any] = {"type": "datepicker", "action_id": "value"}
+    needed = {
+        "type": "radio_buttons",
+        "action_id": "value",
+        "options": [_option("yes", "Post-mortem needed"), _option("no", "No post-mortem needed")],
+    }
     blocks = [
         {
             "type": "section",
@@ -262,6 +274,14 @@ def resolve_view(incident: Incident, summary: str = "") -> dict[str, Any]:
             "Resolution summary",
             _text_input(summary, multiline=True, placeholder="What fixed it"),
         ),
+        _input("impact_ended_at", "Customer impact ended at", picker, True, hint=TIME_HINT + " Empty: now."),
+        _input("impact_started_at", "Customer impact started at", dict(picker), True, hint=TIME_HINT),
+        _input("followup", "Follow-up", _text_input(placeholder="What must happen next"), True),
+        _input("followup_owner", "Follow-up owner", dict(user), True),
+        _input("followup_due", "Follow-up due", dict(day), True, hint="More with `/incident action`."),
+        _input("postmortem", "Post-mortem", needed, True),
+        _input("postmortem_owner", "Post-mortem owner", dict(user), True),
+        _input("postmortem_due", "Post-mortem due", dict(day), True),
     ]
     return _modal(
         RESOLVE, f"Resolve {incident.reference}", blocks, {"incident_id": incident.id}, submit="Resolve"
@@ -335,7 +355,13 @@ def postmortem_view(incident: Incident, narrative: dict[str, Any]) -> dict[str, 
     whys = list(narrative.get("whys") or [])
     blocks = [
         *texts(POSTMORTEM_TEXTS[:4]),
-        _input("impact_started_at", "Impact started at", picker, True, hint="Used for the time to detect."),
+        _input(
+            "impact_started_at",
+            "Impact started at",
+            picker,
+            True,
+            hint=TIME_HINT + " For the time to detect.",
+        ),
         *texts(POSTMORTEM_TEXTS[4:6]),
         *(
             _input(f"why{n + 1}", f"Why #{n + 1}", _text_input(whys[n] if n < len(whys) else None), True)

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.postmortem import nudges
 from commands import modals
-from commands.common import incident_id_of, run_after_ack, tell, view_key
+from commands.common import ack_errors, incident_id_of, run_after_ack, tell, view_key
 from commands.deps import Deps
 from commands.forms import Form
 from commands.registry import Ack, Invocation, subcommand
@@ -113,11 +113,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.view(modals.POSTMORTEM)
     async def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        incident_id = incident_id_of(modals.metadata(view).get("incident_id")) or 0
+        started = Form(view).date_time("impact_started_at")
+        if started is not None:
+            incident = await deps.incidents.get(incident_id)
+            errors = deps.incidents.check_impact(incident, datetime.fromtimestamp(started, UTC))
+            if errors:
+                await ack_errors(ack, errors)
+                return
         await ack()
         user = body["user"]["id"]
         if not await deps.incidents.claim(view_key(view)):
             return
-        incident_id = incident_id_of(modals.metadata(view).get("incident_id")) or 0
         result = await run_after_ack(
             deps, user, None, service.write(incident_id, narrative_of(Form(view)), user)
         )

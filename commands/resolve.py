@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.domain import DomainError
+from bot.postmortem.action_text import ActionRequest
 from commands import modals
 from commands.common import ack_errors, incident_id_of, run_after_ack, view_key
 from commands.deps import Deps
@@ -64,15 +66,64 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @app.view(modals.RESOLVE)
     async def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        user = body["user"]["id"]
+        user, form = body["user"]["id"], Form(view)
         try:
             incident = await deps.incidents.get(incident_id_of(modals.metadata(view).get("incident_id")) or 0)
-            resolution = deps.incidents.check_resolve(incident, Form(view).text("resolution"))
+            resolution = deps.incidents.check_resolve(incident, form.text("resolution"))
         except DomainError as exc:
             await ack_errors(ack, {"resolution": str(exc)})
             return
+        started, ended = (
+            _moment(form.date_time("impact_started_at")),
+            _moment(form.date_time("impact_ended_at")),
+        )
+        errors = deps.incidents.check_impact(incident, started, ended) | _follow_up_errors(form, deps)
+        if errors:
+            await ack_errors(ack, errors)
+            return
         await ack()
         if await deps.incidents.claim(view_key(view)):
-            await run_after_ack(
-                deps, user, incident.channel_id, deps.incidents.resolve(incident.id, resolution, user)
-            )
+            channel = incident.channel_id
+            if await run_after_ack(
+                deps, user, channel, deps.incidents.resolve(incident.id, resolution, user)
+            ):
+                await run_after_ack(
+                    deps, user, channel, deps.postmortems.record_impact(incident.id, started, ended)
+                )
+                for request in _follow_ups(form, incident.reference):
+                    await run_after_ack(deps, user, channel, deps.actions.add(incident.id, request, user))
+
+
+def _moment(timestamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp is not None else None
+
+
+def _due(form: Form, block_id: str) -> date | None:
+    picked = form.date(block_id)
+    return date.fromisoformat(picked) if picked else None
+
+
+def _follow_up_errors(form: Form, deps: Deps) -> dict[str, str]:
+    errors, today = {}, deps.actions.today()
+    for prefix in ("followup", "postmortem"):
+        due = _due(form, f"{prefix}_due")
+        if due is not None and due < today:
+            errors[f"{prefix}_due"] = "The due date is in the past."
+    if (form.user("followup_owner") or _due(form, "followup_due")) and not form.text("followup"):
+        errors["followup"] = "Say what needs doing, or leave the owner and due date empty."
+    if (form.user("postmortem_owner") or _due(form, "postmortem_due")) and form.choice("postmortem") == "no":
+        errors["postmortem"] = "An owner or due date was given: choose “Post-mortem needed”."
+    return errors
+
+
+def _follow_ups(form: Form, reference: str) -> list[ActionRequest]:
+    """The follow-up typed at close, and the post-mortem as one when it is needed (owner, due, reminders)."""
+    requests = []
+    if form.text("followup"):
+        requests.append(
+            ActionRequest(form.text("followup"), form.user("followup_owner"), _due(form, "followup_due"))
+        )
+    if form.choice("postmortem") == "yes":
+        text = f"Write and publish the post-mortem of {reference}"
+        requests.append(ActionRequest(text, form.user("postmortem_owner"), _due(form, "postmortem_due")))
+    return requests

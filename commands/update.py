@@ -20,6 +20,7 @@ from commands.registry import Ack, Invocation, subcommand
 @subcommand("update", "update", "Post a status update (form with preview)", needs_incident=True)
 async def update_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     assert inv.incident
+    deps.incidents.check_open(inv.incident, "post updates")
     await ack()
     await deps.slack.open_view(inv.trigger_id, modals.update_view(deps.config, inv.incident))
 

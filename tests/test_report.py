@@ -280,7 +280,7 @@ async def test_no_data_is_not_zero(sessions: Sessions, data: Data) -> None:
     assert data_["severities"]["SEV4"]["mttr"]["mean_seconds"] is None
     assert data_["severities"]["SEV3"]["mtta"] == {
         "samples": 0, "mean_seconds": None, "median_seconds": None, "p90_seconds": None,
-        "target_seconds": 3600.0, "status": NO_DATA,
+        "target_seconds": 3600.0, "status": NO_DATA, "invalid_incidents": [],
     }  # fmt: skip
     # no incidents at all: every figure is "no data", every rate too
     empty = await load_report(
@@ -422,7 +422,7 @@ async def test_json_has_stable_keys_and_seconds(sessions: Sessions, data: Data) 
     assert list(sev1) == ["count", "repeats", "mttd", "mtta", "mttm", "mttr"]
     assert sev1["mtta"] == {
         "samples": 2, "mean_seconds": 480.0, "median_seconds": 480.0, "p90_seconds": 720.0,
-        "target_seconds": 600.0, "status": "met",
+        "target_seconds": 600.0, "status": "met", "invalid_incidents": [],
     }  # fmt: skip
     assert parsed["overall"]["mttr"]["mean_seconds"] == 31200.0  # 8 h 40 min
     assert parsed["overall"]["mttr"]["target_seconds"] is None
@@ -673,3 +673,21 @@ async def test_cli_says_which_database_it_cannot_reach(
     err = capsys.readouterr().err
     assert "error: cannot read the database at postgresql://ops:***@127.0.0.1:1/incidents" in err
     assert "hunter2" not in err
+
+
+async def test_a_negative_duration_is_flagged_never_met(sessions: Sessions) -> None:
+    """An impact start entered an hour after the declaration: MTTD would be -1 h, a "met" target."""
+    store = IncidentStore(sessions)
+    declared = utc(3, 10, 9)
+    bad = await _incident(
+        store, "late-start", "SEV1", "api", declared, alert=(declared, declared + hours(1), "Late")
+    )
+    await _incident(
+        store, "fine", "SEV1", "api", utc(3, 11, 9), alert=(utc(3, 11, 9), utc(3, 11, 8, 58), "Ok")
+    )
+    report = await _report(sessions)
+    mttd = _times(report, "SEV1")["mttd"]
+    assert mttd.status == "invalid data" and mttd.invalid == (bad,)
+    assert mttd.samples == 1 and mttd.mean == minutes(2)  # the valid one alone
+    assert any(f"negative for INC-{bad}" in line for line in report.missed)
+    assert f"⚠ negative for INC-{bad}" in render_markdown(report)

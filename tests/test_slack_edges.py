@@ -413,3 +413,55 @@ async def test_healthz_answers_within_the_docker_check_when_slack_and_prometheus
     assert report["checks"]["slack"]["error"].startswith("no answer from")
     assert report["checks"]["prometheus"]["error"].startswith("Prometheus slow (no answer within")
     assert took < 4, took
+
+
+async def test_resolved_means_resolved(bot: BotUnderTest) -> None:
+    """After resolve, changes need Reopen, or an explicit reclassify that says what it does to reports."""
+    incident = await declare(bot)  # SEV2
+    channel = incident.channel_id or ""
+    await bot.driver.click(ALICE, "incident_resolve", channel_id=channel, message_ts=incident.summary_ts)
+    view = await latest_view(bot, ALICE, "resolve_incident")
+    await bot.driver.submit_view(ALICE, view.id, {"resolution": {"value": "Fixed."}})
+    await eventually(lambda: _status_is(bot, incident.id, "resolved"))
+
+    summary = await eventually(
+        lambda: next(
+            (
+                m
+                for m in bot.workspace.messages(channel)
+                if m.ts == incident.summary_ts and "Reopen" in str(m.blocks)
+            ),
+            None,
+        )
+    )
+    actions = [b for b in summary.blocks if b["type"] == "actions"]
+    assert [e["text"]["text"] for e in actions[0]["elements"]] == ["Reopen"]  # nothing else makes sense
+
+    refused = await bot.driver.slash(ALICE, channel, "severity SEV1")
+    assert (
+        "is resolved. Changing its severity reclassifies it: reports will count it as SEV1 instead of SEV2"
+        in (refused.body)
+    )
+    assert (await bot.incident(incident.id)).severity == "SEV2"
+    for command, words in (
+        ("update", "to post updates"),
+        ("assign scribe <@U0BOB00000>", "to change its roles"),
+    ):
+        answer = await bot.driver.slash(ALICE, channel, command)
+        assert f"{incident.reference} is resolved; reopen it (`/incident reopen`) {words}" in answer.body
+
+    await bot.driver.slash(ALICE, channel, "severity SEV1 reclassify")
+    await eventually(lambda: _severity_is(bot, incident.id, "SEV1"))
+    timeline = await bot.runtime.incidents.store.timeline(incident.id)
+    [change] = [e for e in timeline if e.kind == EventKind.SEVERITY_CHANGED]
+    assert change.data == {"from": "SEV2", "to": "SEV1", "direction": "up", "reclassified": True}
+    await eventually(
+        lambda: any(
+            "reclassified this resolved incident from SEV2" in message_text(m)
+            for m in bot.workspace.messages(channel)
+        )
+    )
+
+
+async def _severity_is(bot: BotUnderTest, incident_id: int, severity: str) -> bool:
+    return (await bot.incident(incident_id)).severity == severity

@@ -108,12 +108,17 @@ def _metric_rows(
         e.kind == EventKind.ALERT_RECEIVED and e.occurred_at < times.declared_at for e in events
     )
     detect_source = "first alert received" if alerts_first else "declared"
-    statuses = facts.config.statuses
-    mitigation_status = statuses[-2] if len(statuses) >= 2 else None
-    if mitigation_status and any(
-        e.kind == EventKind.STATUS_CHANGED and e.data.get("to") == mitigation_status for e in events
-    ):
-        mitigation = f"status {status_label(mitigation_status)}"
+    mitigated = facts.config.mitigated_statuses
+    reached = next(
+        (
+            e.data.get("to")
+            for e in events
+            if e.kind == EventKind.STATUS_CHANGED and e.data.get("to") in mitigated
+        ),
+        None,
+    )
+    if reached:
+        mitigation = f"status {status_label(str(reached))}"
     else:
         mitigation = "resolved (no mitigation status recorded)"
 
@@ -121,7 +126,12 @@ def _metric_rows(
         return f"{label}: {d.local(at, TIMELINE_TIME)}" if at else f"{label}: not recorded"
 
     def took(delta: timedelta | None) -> str:
-        return human_duration(delta) if delta is not None else "not recorded"
+        if delta is None:
+            return "not recorded"
+        if delta < timedelta(0):  # never shown as 0 s: the times recorded are out of order
+            gap = human_duration(-delta)
+            return f"not measurable: the end is {gap} before the start (check the impact times)"
+        return human_duration(delta)
 
     declared = moment("declared", times.declared_at)
     return [
@@ -170,7 +180,7 @@ def postmortem_context(facts: Facts) -> dict[str, Any]:
     now = aware(facts.now)
 
     timeline = [d.entry(event) for event in events]
-    times = response_times(incident, events, config.statuses, narrative)
+    times = response_times(incident, events, config.mitigated_statuses, narrative)
     verdict = response_verdict(facts, times, events)
 
     # metadata
@@ -238,6 +248,11 @@ def postmortem_context(facts: Facts) -> dict[str, Any]:
     impact_started = (
         f"{d.local(times.started_at, TIMELINE_TIME)} ({started_source})" if times.started_at else ""
     )
+    ended_at = parse_time(narrative.get("impact_ended_at"))
+    impact_ended = ""
+    if ended_at is not None:
+        lasted = f", {human_duration(ended_at - times.started_at)} of impact" if times.started_at else ""
+        impact_ended = f"{d.local(ended_at, TIMELINE_TIME)} (given at resolve{lasted})"
 
     # error budget
     budget = [
@@ -290,6 +305,7 @@ def postmortem_context(facts: Facts) -> dict[str, Any]:
         "prompts": {key: spec.prompt for key, spec in NARRATIVE.items()},
         "whys": whys,
         "impact_started": impact_started,
+        "impact_ended": impact_ended,
         "timeline": timeline,
         "event_count": len(timeline),
         "budget": budget,

@@ -6,8 +6,8 @@ Shared by the post-mortem and the metrics report so both say the same thing:
   earliest `startsAt` of an alert recorded on the timeline; unknown otherwise;
 - detected: the first alert received, or the declaration, whichever came first;
 - acknowledged: the first acknowledged page;
-- mitigated: the first change to the status before the final one ("monitoring": a fix is in place),
-  or the resolution when it came without one;
+- mitigated: the first change to the mitigation status or a later one before the final one ("mitigated",
+  configurable: the impact has stopped), or the resolution when it came without one;
 - resolved: the incident's last resolution (a reopened incident is resolved when it is resolved again).
 
 Each "time to X" is measured from the declaration, except time to detect (from the start of impact).
@@ -72,17 +72,20 @@ def _first(events: Sequence[TimelineEvent], kind: EventKind, **data: Any) -> Tim
 def response_times(
     incident: Incident,
     events: Sequence[TimelineEvent],
-    statuses: Sequence[str],
+    mitigated_statuses: Sequence[str],
     narrative: dict[str, Any] | None = None,
 ) -> ResponseTimes:
-    """`events` in time order (as the store returns them); `statuses` the configured list, final last."""
+    """`events` in time order (as the store returns them); `mitigated_statuses` those that count as
+    mitigated (`IncidentSettings.mitigated_statuses`)."""
     alerts = [e for e in events if e.kind == EventKind.ALERT_RECEIVED]
     alert_starts = [s for e in alerts if (s := _aware(e.data.get("alert", {}).get("starts_at")))]
     started = _aware((narrative or {}).get("impact_started_at")) or min(alert_starts, default=None)
     detected = min([incident.created_at, *(e.occurred_at for e in alerts)])
     acked = _first(events, EventKind.PAGE_ACKED)
-    mitigation_status = statuses[-2] if len(statuses) >= 2 else None
-    mitigated = _first(events, EventKind.STATUS_CHANGED, to=mitigation_status) if mitigation_status else None
+    mitigated = next(
+        (e for e in events if e.kind == EventKind.STATUS_CHANGED and e.data.get("to") in mitigated_statuses),
+        None,
+    )
     resolutions = [e for e in events if e.kind == EventKind.RESOLVED]
     resolved = resolutions[-1] if resolutions and incident.resolved_at else None  # the last, if still so
     return ResponseTimes(

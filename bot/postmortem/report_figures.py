@@ -37,6 +37,8 @@ from bot.postmortem.store import DONE, OUT, ActionItem, Postmortem
 from bot.settings import IncidentSettings
 
 MET, MISSED, NO_DATA, NO_TARGET = "met", "missed", "no data", "no target"
+INVALID = "invalid data"
+"""Some incident's duration is negative (an impact start after its detection): never counted as met."""
 ALL = "all"
 """The severity column of the overall figures."""
 
@@ -65,6 +67,8 @@ class TimeStat:
     p90: timedelta | None
     target: timedelta | None
     status: str
+    invalid: tuple[int, ...] = ()
+    """Incidents whose duration is negative: left out of the figures and named, so someone fixes them."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,11 @@ def _verdict(samples: int, mean: timedelta | None, target: timedelta | None) -> 
     return MET if mean <= target else MISSED
 
 
-def _time_stat(metric: str, severity: str, values: list[timedelta], target: timedelta | None) -> TimeStat:
+def _time_stat(
+    metric: str, severity: str, found: list[tuple[int, timedelta]], target: timedelta | None
+) -> TimeStat:
+    invalid = tuple(incident_id for incident_id, value in found if value < timedelta(0))
+    values = [value for _, value in found if value >= timedelta(0)]
     mean = sum(values, timedelta()) / len(values) if values else None
     return TimeStat(
         metric=metric,
@@ -162,7 +170,8 @@ def _time_stat(metric: str, severity: str, values: list[timedelta], target: time
         median=_median(values) if values else None,
         p90=_p90(values) if values else None,
         target=target,
-        status=_verdict(len(values), mean, target),
+        status=INVALID if invalid else _verdict(len(values), mean, target),
+        invalid=invalid,
     )
 
 
@@ -283,7 +292,7 @@ def build_report(
         i.id: response_times(
             i,
             events_by_incident.get(i.id, ()),
-            config.statuses,
+            config.mitigated_statuses,
             by_id[i.id].narrative if i.id in by_id else None,
         )
         for i in window
@@ -299,10 +308,10 @@ def build_report(
         known = config.severity(severity)
         stats = {}
         for metric in TIME_METRICS:
-            values = [v for i in members if (v := _TIMES[metric](times[i.id])) is not None]
+            found = [(i.id, v) for i in members if (v := _TIMES[metric](times[i.id])) is not None]
             target = report_config.time_target(metric, severity, known.response_target if known else None)
-            stats[metric] = stat = _time_stat(metric, severity, values, target)
-            if stat.status == MISSED:
+            stats[metric] = stat = _time_stat(metric, severity, found, target)
+            if stat.status in (MISSED, INVALID):
                 missed.append(_missed_time(stat))
         rows.append(
             SeverityFigures(severity, len(members), stats, sum(r.severity == severity for r in repeats))
@@ -310,12 +319,12 @@ def build_report(
 
     overall_times = {}
     for metric in TIME_METRICS:
-        values = [v for i in window if (v := _TIMES[metric](times[i.id])) is not None]
+        found = [(i.id, v) for i in window if (v := _TIMES[metric](times[i.id])) is not None]
         target = report_config.overall_time_target(metric)
-        stat = _time_stat(metric, ALL, values, target)
-        if target is None:
+        stat = _time_stat(metric, ALL, found, target)
+        if target is None and not stat.invalid:
             per_severity = [row.times[metric] for row in rows]
-            stat = replace(stat, status=_overall_status(len(values), per_severity))
+            stat = replace(stat, status=_overall_status(stat.samples, per_severity))
         # A single target missed overall is missed by some severity too: `missed` names that one.
         overall_times[metric] = stat
     overall = SeverityFigures(ALL, len(window), overall_times, len(repeats))
@@ -376,6 +385,12 @@ def build_report(
 
 
 def _missed_time(stat: TimeStat) -> str:
+    if stat.invalid:
+        named = ", ".join(f"INC-{i}" for i in stat.invalid)
+        return (
+            f"{METRIC_NAMES[stat.metric]} {stat.severity}: negative for {named} (an impact start after "
+            "detection, or times out of order): fix the impact times in the post-mortem form"
+        )
     assert stat.mean is not None and stat.target is not None
     return (
         f"{METRIC_NAMES[stat.metric]} {stat.severity}: mean {human(stat.mean)} > target {human(stat.target)}"

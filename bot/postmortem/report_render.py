@@ -48,6 +48,8 @@ _MARK = {MET: "✓", MISSED: "✗"}
 
 
 def _cell(stat: TimeStat, per_severity_target: bool) -> str:
+    if stat.invalid:
+        return "⚠ negative for " + ", ".join(f"INC-{i}" for i in stat.invalid)
     if stat.mean is None:
         return "no data" + (f" (target {human(stat.target)})" if stat.target else "")
     text = human(stat.mean)
@@ -175,6 +177,7 @@ def _time_data(stat: TimeStat) -> dict[str, Any]:
         "p90_seconds": _seconds(stat.p90),
         "target_seconds": _seconds(stat.target),
         "status": stat.status,
+        "invalid_incidents": [f"INC-{i}" for i in stat.invalid],
     }
 
 

@@ -169,8 +169,11 @@ class PostmortemStore(Store):
         assert found is not None
         return found
 
-    async def write(self, incident_id: int, sections: dict[str, Any], user: str, now: datetime) -> Postmortem:
-        """Merge what a person wrote into the narrative; sections not given keep their text."""
+    async def write(
+        self, incident_id: int, sections: dict[str, Any], user: str | None, now: datetime
+    ) -> Postmortem:
+        """Merge what a person wrote into the narrative; sections not given keep their text. `user` None:
+        facts recorded on the way (impact times at resolve), which do not count as a draft written."""
         await self.ensure(incident_id, now)
         async with self._tx() as session:
             row = await session.scalar(
@@ -178,7 +181,9 @@ class PostmortemStore(Store):
             )
             assert row is not None
             row.narrative = {**(row.narrative or {}), **sections}
-            row.updated_at, row.updated_by = now, user
+            row.updated_at = now
+            if user is not None:
+                row.updated_by = user
         found = await self.get(incident_id)
         assert found is not None
         return found

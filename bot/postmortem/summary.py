@@ -76,7 +76,7 @@ def summary_message(facts: Facts, link: str | None = None) -> Message:
     events = ordered_events(facts.events)
     narrative = facts.narrative or {}
     now = aware(facts.now)
-    times = response_times(incident, events, config.statuses, narrative)
+    times = response_times(incident, events, config.mitigated_statuses, narrative)
     verdict = response_verdict(dataclasses.replace(facts, incident=incident), times, events)
 
     def local(moment: datetime | None) -> str:

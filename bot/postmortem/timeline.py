@@ -181,6 +181,8 @@ class Describer:
     def severity_changed(self, event: TimelineEvent) -> Parts:
         data = event.data
         verb = {"up": "raised", "down": "lowered"}.get(str(data.get("direction")), "changed")
+        if data.get("reclassified"):
+            verb = "reclassified after resolution"
         return (
             f"Severity {verb}: {self.severity(data.get('from'))} → **{self.severity(data.get('to'))}**",
             [],

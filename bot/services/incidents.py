@@ -139,14 +139,28 @@ class IncidentService:
             raise AlreadySo(f"{incident.reference} is already {status}.")
         return status
 
-    def check_severity(self, incident: Incident, severity_id: str) -> Severity:
+    def check_severity(self, incident: Incident, severity_id: str, reclassify: bool = False) -> Severity:
         severity = self.config.severity(severity_id)
         if severity is None:
             known = ", ".join(s.id for s in self.config.severities)
             raise DomainError(f"Unknown severity {severity_id!r}; choose one of {known}.")
         if severity.id == incident.severity:
             raise AlreadySo(f"{incident.reference} is already {severity.id}.")
+        if self.is_resolved(incident) and not reclassify:
+            raise DomainError(
+                f"{incident.reference} is resolved. Changing its severity reclassifies it: reports will "
+                f"count it as {severity.id} instead of {incident.severity}. Reopen it first, or confirm "
+                f"with `/incident severity {severity.id} reclassify`."
+            )
         return severity
+
+    def is_resolved(self, incident: Incident) -> bool:
+        return incident.status == self.config.resolved_status
+
+    def check_open(self, incident: Incident, doing: str) -> None:
+        """Resolved means resolved: a change to it needs Reopen first."""
+        if self.is_resolved(incident):
+            raise DomainError(f"{incident.reference} is resolved; reopen it (`/incident reopen`) to {doing}.")
 
     def check_role(self, incident: Incident, role_text: str, user_id: str) -> Role:
         role = self.config.role(role_text)
@@ -155,6 +169,7 @@ class IncidentService:
             raise DomainError(f"Unknown role {role_text!r}; roles are {known}.")
         if incident.roles.get(role.id) == user_id:
             raise AlreadySo(f"<@{user_id}> already is {role.name}.")
+        self.check_open(incident, "change its roles")
         return role
 
     def check_resolve(self, incident: Incident, resolution: str) -> str:
@@ -164,6 +179,39 @@ class IncidentService:
         if incident.status == self.config.resolved_status:
             raise AlreadySo(f"{incident.reference} is already resolved.")
         return resolution
+
+    def check_impact(
+        self, incident: Incident, started: datetime | None, ended: datetime | None = None
+    ) -> dict[str, str]:
+        """Impact times people enter, refused when impossible; field -> reason, naming the zone.
+
+        Slack's date-time picker shows the person's own Slack time zone; the bot speaks the config's, so
+        every message says both the config's time and UTC.
+        """
+        now, errors = self.now(), {}
+
+        def shown(moment: datetime) -> str:
+            local = moment.astimezone(self.config.zone)
+            return f"{local:%Y-%m-%d %H:%M} {self.config.timezone} = {moment.astimezone(UTC):%H:%M} UTC"
+
+        if started is not None:
+            if started > incident.created_at:
+                errors["impact_started_at"] = (
+                    f"Impact cannot start after the incident was declared ({shown(incident.created_at)}); "
+                    f"you picked {shown(started)}."
+                )
+            elif started > now:
+                errors["impact_started_at"] = f"That is in the future ({shown(started)})."
+        if ended is not None:
+            if ended > now:
+                errors["impact_ended_at"] = f"Impact cannot end in the future: you picked {shown(ended)}."
+            elif started is not None and ended < started:
+                errors["impact_ended_at"] = (
+                    f"Impact cannot end ({shown(ended)}) before it started ({shown(started)})."
+                )
+            elif ended < incident.created_at - timedelta(days=30):
+                errors["impact_ended_at"] = f"That is long before the incident was declared ({shown(ended)})."
+        return errors
 
     # -- changes -------------------------------------------------------------------------------------
     async def set_status(self, incident_id: int, status: str, actor: str) -> Outcome:
@@ -186,10 +234,14 @@ class IncidentService:
         await self._report_problems(outcome)
         return outcome
 
-    async def set_severity(self, incident_id: int, severity_id: str, actor: str) -> Outcome:
+    async def set_severity(
+        self, incident_id: int, severity_id: str, actor: str, reclassify: bool = False
+    ) -> Outcome:
+        """`reclassify` confirms a change to a resolved incident; it is recorded as such."""
         incident = await self.get(incident_id)
         async with self._first(f"The severity of {incident.reference}", incident, EventKind.SEVERITY_CHANGED):
-            severity = self.check_severity(incident, severity_id)
+            severity = self.check_severity(incident, severity_id, reclassify)
+            reclassified, previous = self.is_resolved(incident), incident.severity
             order = [s.id for s in self.config.severities]
             direction = "up" if order.index(severity.id) < order.index(incident.severity) else "down"
             incident = await self.store.change(
@@ -199,13 +251,24 @@ class IncidentService:
                     EventKind.SEVERITY_CHANGED,
                     actor,
                     f"{incident.severity} → {severity.id}",
-                    {"from": incident.severity, "to": severity.id, "direction": direction},
+                    {
+                        "from": incident.severity,
+                        "to": severity.id,
+                        "direction": direction,
+                        **({"reclassified": True} if reclassified else {}),
+                    },
                 ),
                 expect={"severity": incident.severity},
                 severity=severity.id,
             )
         verb = "raised" if direction == "up" else "lowered"
-        outcome = await self._refresh(incident, f"<@{actor}> {verb} the severity to *{severity.label}*.")
+        said = f"<@{actor}> {verb} the severity to *{severity.label}*."
+        if reclassified:
+            said = (
+                f"<@{actor}> reclassified this resolved incident from {previous} to *{severity.label}*; "
+                f"reports count it as {severity.id} from now on."
+            )
+        outcome = await self._refresh(incident, said)
         await self._run_hooks(outcome, "severity_changed")
         await self._report_problems(outcome)
         return outcome

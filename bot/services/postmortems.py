@@ -160,6 +160,16 @@ class Postmortems(IncidentHooks):
         )
         return "Marked ready for review."
 
+    async def record_impact(self, incident_id: int, started: datetime | None, ended: datetime | None) -> None:
+        """Impact times given at resolve, for the post-mortem (they do not count as its draft)."""
+        sections = {
+            key: moment.isoformat()
+            for key, moment in (("impact_started_at", started), ("impact_ended_at", ended))
+            if moment is not None
+        }
+        if sections:
+            await self.store.write(incident_id, sections, None, self.now())
+
     async def mark_reviewed(self, incident_id: int, user: str) -> str:
         """Published → Reviewed: the review meeting was held; the last step of the lifecycle."""
         incident = await self.incidents.require(incident_id)
