@@ -27,6 +27,7 @@ MESSAGE_BLOCKS = 50
 MODAL_BLOCKS = 100
 FALLBACK_LIMIT = 3000
 TOPIC_LIMIT = 250
+RECENT_LIMIT = 10
 LIST_LIMIT = 45
 
 TRUNCATED_NOTE = "\n… _(truncated)_"
@@ -354,17 +355,21 @@ def update_preview(rendered: dict[str, str], max_blocks: int = MODAL_BLOCKS - 20
 
 
 def incident_list(
-    incidents: list[Incident], config: IncidentSettings, now: datetime | None = None
+    incidents: list[Incident],
+    config: IncidentSettings,
+    now: datetime | None = None,
+    resolved: list[Incident] | None = None,
 ) -> Message:
-    if not incidents:
-        return Message("No open incidents.", [section(":white_check_mark: No open incidents.")])
     now = now or datetime.now(UTC)
-    shown = incidents[:LIST_LIMIT]
-    blocks: list[dict[str, Any]] = [header(f"Open incidents ({len(incidents)})")]
-    for incident in shown:
-        created = incident.created_at
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=UTC)
+    resolved = resolved or []
+    if not incidents:
+        blocks = [section(":white_check_mark: No open incidents.")]
+    else:
+        blocks = [header(f"Open incidents ({len(incidents)})")]
+    for incident in incidents[:LIST_LIMIT]:
+        created = (
+            incident.created_at if incident.created_at.tzinfo else incident.created_at.replace(tzinfo=UTC)
+        )
         blocks.append(
             section(
                 f"*{incident.reference}* · {escape_mrkdwn(incident.title)}\n"
@@ -375,7 +380,19 @@ def incident_list(
         )
     if len(incidents) > LIST_LIMIT:
         blocks.append(context(f"…and {len(incidents) - LIST_LIMIT} more not shown."))
-    return Message(_fallback(f"{len(incidents)} open incident(s)"), blocks)
+    if resolved:
+        lines = [
+            f"*{i.reference}* · {escape_mrkdwn(i.title)} · {escape_mrkdwn(_severity_short(i, config))} · "
+            f"{_channel(i)} · resolved {human_duration(now - i.resolved_at)} ago"
+            for i in resolved[:RECENT_LIMIT]
+            if i.resolved_at is not None
+        ]
+        blocks.append(context(f"Resolved in the last 24 h ({len(resolved)})"))
+        blocks.extend(text_sections("\n".join(lines), 2))
+    text = f"{len(incidents)} open incident(s)" if incidents else "No open incidents."
+    if resolved:
+        text += f" {len(resolved)} resolved in the last 24 h."
+    return Message(_fallback(text), blocks)
 
 
 def help_message(commands: list[tuple[str, str]], title: str = "Usage") -> Message:

@@ -7,9 +7,10 @@ from commands.deps import Deps
 from commands.registry import Ack, Invocation, subcommand, usage_lines
 
 
-@subcommand("list", "list", "Show open incidents")
+@subcommand("list", "list", "Show open incidents, and those resolved in the last 24 h")
 async def list_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
-    message = incident_list(await deps.incidents.list_open(), deps.config)
+    resolved = await deps.incidents.recently_resolved()
+    message = incident_list(await deps.incidents.list_open(), deps.config, resolved=resolved)
     await ack(text=message.text, blocks=message.blocks)
 
 

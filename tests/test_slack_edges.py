@@ -230,7 +230,7 @@ async def test_invite_failure_is_shown_in_the_channel_and_the_rest_works(
     bot = bot_with_ghost_responder
     incident = await declare(bot)
     channel = bot.workspace.channels[incident.channel_id or ""]
-    assert {ALICE, "U0CAROL000", "U0DAVE0000"} <= channel.members
+    await eventually(lambda: {ALICE, "U0CAROL000", "U0DAVE0000"} <= channel.members)  # set up in parallel
     warning = await eventually(
         lambda: [m for m in channel.messages if "Could not invite responders" in message_text(m)]
     )
@@ -452,6 +452,8 @@ async def test_resolved_means_resolved(bot: BotUnderTest) -> None:
 
     await bot.driver.slash(ALICE, channel, "severity SEV1 reclassify")
     await eventually(lambda: _severity_is(bot, incident.id, "SEV1"))
+    listed = await bot.driver.slash(BOB, GENERAL, "list")  # resolved minutes ago: still listed, as such
+    assert "Resolved in the last 24 h (1)" in listed.body and f"*{incident.reference}*" in listed.body
     timeline = await bot.runtime.incidents.store.timeline(incident.id)
     [change] = [e for e in timeline if e.kind == EventKind.SEVERITY_CHANGED]
     assert change.data == {"from": "SEV2", "to": "SEV1", "direction": "up", "reclassified": True}

@@ -74,6 +74,10 @@ class IncidentService:
     async def list_open(self) -> list[Incident]:
         return await self.store.list_open(self.config.resolved_status)
 
+    async def recently_resolved(self, within: timedelta = timedelta(hours=24)) -> list[Incident]:
+        """What `/incident list` shows under the open ones: someone asking may have missed the resolution."""
+        return await self.store.resolved_since(self.config.resolved_status, self.now() - within)
+
     async def claim(self, key: str) -> bool:
         return await self.store.claim(key)
 

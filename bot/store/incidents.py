@@ -123,6 +123,19 @@ class IncidentStore(db.Store):
             roles = await _roles(session, [row.id for row in rows])
             return [_incident(row, roles.get(row.id, {})) for row in rows]
 
+    async def resolved_since(self, final_status: str, since: datetime) -> list[Incident]:
+        """Incidents resolved at or after `since`, the latest first."""
+        async with self.sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(IncidentRow)
+                    .where(IncidentRow.status == final_status, IncidentRow.resolved_at >= since)
+                    .order_by(IncidentRow.resolved_at.desc())
+                )
+            ).all()
+            roles = await _roles(session, [row.id for row in rows])
+            return [_incident(row, roles.get(row.id, {})) for row in rows]
+
     async def change(
         self,
         incident_id: int,
