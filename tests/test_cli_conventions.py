@@ -61,3 +61,39 @@ def test_config_check_warns_about_a_policy_that_ends_on_a_page(empty: Path) -> N
     )
     example = Path(__file__).resolve().parent.parent / "examples" / "incidentbot.yml"
     assert "ends on a page" not in incidentbot("config", "check", "--config", str(example), cwd=empty).stderr
+
+
+def test_help_and_version_load_nothing_heavy(empty: Path) -> None:
+    probe = (
+        "import sys; from bot.cli.main import build_parser; build_parser().format_help(); "
+        "heavy = ('pydantic', 'sqlalchemy', 'slack_bolt', 'aiohttp', 'jinja2'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_command_that_reads_takes_config_and_database_url(empty: Path) -> None:
+    done = incidentbot("report", "--database-url", "sqlite:///elsewhere.db", cwd=empty)
+    assert done.returncode == 2 and "no database at elsewhere.db" in done.stderr
+    done = incidentbot("postmortem", "show", "1", "--database-url", "sqlite:///other.db", cwd=empty)
+    assert done.returncode == 2 and "no database at other.db" in done.stderr
+    (empty / "team.yml").write_text("slos: []\n", encoding="utf-8")
+    (empty / "books").mkdir()
+    for args in (("slo", "rules"), ("runbook", "validate", "books"), ("config", "check")):
+        assert incidentbot(*args, "--config", "team.yml", cwd=empty).returncode == 0, args
+    missing = incidentbot("slo", "rules", "--config", "nope.yml", cwd=empty)
+    assert missing.returncode == 2 and "nope.yml" in missing.stderr
+    serve_help = incidentbot("serve", "--help", cwd=empty).stdout
+    for setting in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "Socket Mode",
+                    "INCIDENTBOT_PORT", "INCIDENTBOT_DATABASE_URL", "INCIDENTBOT_CONFIG"):  # fmt: skip
+        assert setting in serve_help, setting
+
+
+def test_report_formats_are_the_renderers() -> None:
+    from bot.cli.parsers import REPORT_FORMATS
+    from bot.postmortem.report import RENDERERS
+
+    assert sorted(REPORT_FORMATS) == sorted(RENDERERS)

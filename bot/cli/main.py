@@ -1,28 +1,23 @@
-"""`incidentbot` command line. Exit codes: 0 ok, 1 check failed, 2 usage or configuration error."""
+"""`incidentbot` command line. Exit codes: 0 ok, 1 check failed, 2 usage or configuration error.
+
+Only the standard library is imported up front: `--help` and `--version` answer at once, and each command
+imports what it needs when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+from bot.cli.parsers import build_parser as _build_parser
 
-from bot.cli import postmortem as cli_postmortem
-from bot.cli import report as cli_report
-from bot.cli import runbook as cli_runbook
-from bot.cli import sandbox as sandbox_cli
-from bot.cli import slo as cli_slo
-from bot.cli.db import START_FAULTS, start_fault
-from bot.config import AppConfig, ConfigError, Settings, load_config
-from bot.runbooks.model import configured_runbooks
-from bot.slo.specs import configured_slos
-from bot.store import db
+if TYPE_CHECKING:
+    from bot.config import AppConfig, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,9 +26,22 @@ class UsageError(Exception):
     pass
 
 
-def _settings() -> Settings:
+def _settings(args: argparse.Namespace | None = None) -> Settings:
+    """The environment (and .env), with `--database-url` and `--config` over it when given."""
+    from pydantic import ValidationError
+
+    from bot.config import Settings
+
+    overrides = {
+        key: value
+        for key, value in (
+            ("database_url", getattr(args, "database_url", None)),
+            ("config", getattr(args, "config", None)),
+        )
+        if value
+    }
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise UsageError(f"invalid environment: {problems}") from exc
@@ -43,6 +51,8 @@ def _config(settings: Settings, path: str | None = None, production: bool = Fals
     """`serve` and `config check` (`production`), and any command given a file by --config or
     INCIDENTBOT_CONFIG, need that file to exist and say something; offline tools (`runbook validate`,
     reports) run on the defaults when no file was named (see `load_config`)."""
+    from bot.config import ConfigError, load_config
+
     required = production or bool(path) or "config" in settings.model_fields_set
     try:
         return load_config(Path(path) if path else settings.config, required=required)
@@ -51,7 +61,14 @@ def _config(settings: Settings, path: str | None = None, production: bool = Fals
 
 
 async def _serve(settings: Settings, migrate: bool = False) -> int:
+    import asyncio
+    import signal
+
+    from bot.cli import sandbox as sandbox_cli
+    from bot.cli.db import START_FAULTS, start_fault
+    from bot.config import ConfigError
     from bot.server import SocketModeRefused, build_runtime, serve
+    from bot.store import db
 
     missing = settings.missing_slack_settings()
     if settings.slack_bot_token is None and sandbox_cli.fallback_allowed():
@@ -93,7 +110,10 @@ async def _serve(settings: Settings, migrate: bool = False) -> int:
 
 
 def _check_config(settings: Settings, path: str | None) -> int:
+    from bot.config import ConfigError
     from bot.config.checks import escalation_warnings, template_problems
+    from bot.runbooks.model import configured_runbooks
+    from bot.slo.specs import configured_slos
 
     config = _config(settings, path, production=True)
     source = Path(path) if path else settings.config
@@ -125,32 +145,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
-    parser.add_argument("--version", action="version", version=f"incidentbot {_version()}")
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser(
-        "serve", help="run the bot (HTTP or Socket Mode); without SLACK_BOT_TOKEN, the sandbox"
-    )
-    serve.add_argument(
-        "--migrate",
-        action="store_true",
-        help="migrate the database first (as `db upgrade`); the sandbox keeps its own and touches none",
-    )
-    sandbox_cli.add_parser(sub)
-    database = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
-    database.add_parser("upgrade", help="migrate the database to the current schema")
-    database.add_parser("current", help="print the database's schema revision")
-    config = sub.add_parser("config", help="configuration").add_subparsers(
-        dest="config_command", required=True
-    )
-    check = config.add_parser("check", help="validate the config file and templates")
-    check.add_argument("--config", help="file to check (default: INCIDENTBOT_CONFIG)")
-    cli_slo.add_parser(sub)
-    cli_runbook.add_parser(sub)
-    cli_report.add_parser(sub)
-    cli_postmortem.add_parser(sub)
-    return parser
+    return _build_parser(_version())
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -162,28 +157,32 @@ def run(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    import asyncio
+
+    from bot.config import ConfigError
+
     try:
-        settings = _settings()
+        settings = _settings(args)
         level = (args.log_level or settings.log_level).upper()
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         if level != "DEBUG":  # "Context impl SQLiteImpl.", "Running upgrade 0003 -> 0004": not news
             logging.getLogger("alembic").setLevel(logging.WARNING)
+        config_file = getattr(args, "config", None)
         if args.command == "serve":
             return asyncio.run(_serve(settings, args.migrate))
         if args.command == "db":
             return _database_command(args.db_command, settings)
         if args.command == "config":
-            return _check_config(settings, args.config)
+            return _check_config(settings, config_file)
         if args.command == "sandbox":
+            from bot.cli import sandbox as sandbox_cli
+
             return sandbox_cli.run_cli(args, settings)
-        if args.command == "slo":
-            return cli_slo.run(args, settings, _config(settings))
-        if args.command == "runbook":
-            return cli_runbook.run(args, settings, _config(settings))
-        if args.command == "report":
-            return cli_report.run(args, settings, _config(settings))
-        if args.command == "postmortem":
-            return cli_postmortem.run(args, settings, _config(settings))
+        if args.command in ("slo", "runbook", "report", "postmortem"):
+            from importlib import import_module
+
+            command = import_module(f"bot.cli.{args.command}")
+            return int(command.run(args, settings, _config(settings, config_file)))
     except (UsageError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -192,6 +191,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _database_command(command: str, settings: Settings) -> int:
+    import asyncio
+
+    from bot.cli.db import START_FAULTS, start_fault
+    from bot.store import db
+
     try:
         if command == "upgrade":
             asyncio.run(db.upgrade(settings.database_url))
@@ -204,6 +208,8 @@ def _database_command(command: str, settings: Settings) -> int:
 
 
 async def _current(settings: Settings) -> int:
+    from bot.store import db
+
     engine = db.make_engine(settings.database_url)
     try:
         current = await db.current_revision(engine)

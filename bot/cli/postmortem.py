@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
 from bot.config import AppConfig, Settings
@@ -17,16 +16,6 @@ from bot.store import IncidentStore
 from bot.templating import Templates
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def add_parser(sub: Any) -> None:
-    postmortem = sub.add_parser("postmortem", help="post-mortems compiled from the timeline")
-    commands = postmortem.add_subparsers(dest="postmortem_command", required=True)
-    show = commands.add_parser("show", help="print an incident's post-mortem as Markdown")
-    show.add_argument("incident", help="incident number, e.g. 12 or INC-12")
-    show.add_argument(
-        "--output", "-o", help="write it to this file, or into this directory under its usual name"
-    )
 
 
 def _incident_id(text: str) -> int | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cli.db import DatabaseUnavailable, read_database
@@ -22,24 +21,6 @@ from bot.services.incidents import utcnow
 from bot.settings import parse_duration
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def add_parser(sub: Any) -> None:
-    report = sub.add_parser(
-        "report",
-        help="incident metrics: MTTD/MTTA/MTTR per severity vs targets, repeats, post-mortem completion",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
-    )
-    report.add_argument(
-        "--since",
-        default="30d",
-        help="start: a duration before --until (30d, 12w) or an ISO date/time (default: 30d)",
-    )
-    report.add_argument(
-        "--until", help="end, excluded: an ISO date/time, or a duration before now (default: now)"
-    )
-    report.add_argument("--format", choices=sorted(RENDERERS), default="markdown")
-    report.add_argument("--check", action="store_true", help="exit 1 when a target is missed (for CI)")
 
 
 class _BadArgument(ValueError):

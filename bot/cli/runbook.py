@@ -10,7 +10,6 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from bot.config import AppConfig, Settings
 from bot.formatting import format_duration
@@ -26,52 +25,6 @@ from bot.runbooks.model import (
 from bot.runbooks.params import ParamError, preview
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def add_parser(sub: Any) -> None:
-    runbook = sub.add_parser("runbook", help="runbooks: validate the files, dry-run one")
-    commands = runbook.add_subparsers(dest="runbook_command", required=True)
-    check = commands.add_parser("validate", help="check every runbook file; exit 1 on errors")
-    check.add_argument(
-        "directory",
-        nargs="?",
-        type=Path,
-        help="runbooks directory (default: the config's runbooks.directory)",
-    )
-    check.add_argument(
-        "--max-age-days",
-        type=_positive,
-        help="warn about runbooks reviewed longer ago (default: runbooks.review_max_age_days, 180)",
-    )
-    dry = commands.add_parser("run", help="show what each step of a runbook would run (--dry-run)")
-    dry.add_argument("name", help="the runbook's name")
-    dry.add_argument("--dry-run", action="store_true", help="print the steps; nothing is executed")
-    dry.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        type=_param,
-        metavar="NAME=VALUE",
-        help="a command parameter, for every step that declares it (repeatable)",
-    )
-    dry.add_argument("--dir", type=Path, help="runbooks directory (default: the config's runbooks.directory)")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of days")
-    return value
-
-
-def _param(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-    return name, value
 
 
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:

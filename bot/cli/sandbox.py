@@ -5,32 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-from pathlib import Path
-from typing import Any
 
 from bot.config import Settings
-
-
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser(
-        "sandbox",
-        help="try the bot without Slack: a local Slack stand-in and a web page on 127.0.0.1",
-        description="Start the bot against a local Slack stand-in, with a Slack-like page at "
-        "http://127.0.0.1:PORT/sandbox (loopback only). Try your own severities, templates and runbooks "
-        "with --config before going live.",
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help="config file (default: INCIDENTBOT_CONFIG if that file exists, else examples/incidentbot.yml "
-        "in a checkout, else built-in defaults)",
-    )
-    parser.add_argument("--port", type=int, default=None, help="HTTP port (default: INCIDENTBOT_PORT, 3000)")
-    parser.add_argument(
-        "--database-url",
-        default=None,
-        help="keep incidents in this database (default: a fresh SQLite file per run, deleted on exit)",
-    )
 
 
 def run_cli(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,9 +6,8 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bot.config import AppConfig, Settings
 from bot.services.incidents import utcnow
@@ -21,36 +20,6 @@ from bot.slo.specs import configured_slos
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _COLOURS = {"page": "\033[31m", "ticket": "\033[33m", "ok": "\033[32m", "no data": "\033[90m"}
-
-
-def add_parser(sub: Any) -> None:
-    slo = sub.add_parser("slo", help="SLOs: report, deploy gate, Prometheus rules")
-    commands = slo.add_subparsers(dest="slo_command", required=True)
-    report = commands.add_parser("report", help="compliance report of every SLO, the worst first")
-    report.add_argument("--format", choices=["text", "markdown", "json"], default="text")
-    gate = commands.add_parser("gate", help="exit 0 when budget is left and nothing burns at page level")
-    for command in (report, gate):
-        command.add_argument("--service")
-        command.add_argument("--team", help="only SLOs whose spec labels say team=TEAM")
-        command.add_argument(
-            "--label",
-            action="append",
-            type=_label,
-            default=[],
-            metavar="KEY=VALUE",
-            help="only SLOs with this label",
-        )
-        command.add_argument(
-            "--at", type=_moment, help="evaluate at this ISO time (default: now), e.g. 2026-11-01"
-        )
-        command.add_argument(
-            "--deadline",
-            type=float,
-            default=60.0,
-            help="seconds the whole evaluation may take; SLOs not done by then say so (default 60)",
-        )
-    rules = commands.add_parser("rules", help="write Prometheus recording and alerting rules")
-    rules.add_argument("--output", "-o", help="file to write (default: standard output)")
 
 
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
@@ -86,24 +55,6 @@ def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
         print(f"error: {report.statuses[0].error}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK
-
-
-def _label(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. team=payments")
-    return key, value
-
-
-def _moment(text: str) -> datetime:
-    """An ISO date or time; without a zone it is UTC, as Prometheus's timestamps are."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO date or time such as 2026-11-01T12:00"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _gate(service: SLOService, name: str | None, labels: dict[str, str]) -> int:

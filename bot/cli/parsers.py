@@ -1,0 +1,242 @@
+"""Every `incidentbot` command's arguments, in a module that imports nothing heavy.
+
+`incidentbot --help` and `--version` build the whole parser; keeping the arguments here (argparse and the
+standard library only) lets them answer without loading pydantic, SQLAlchemy or the server. Each command's
+work lives in its own module (`bot.cli.slo`, `bot.cli.report`, …), imported when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPORT_FORMATS = ("csv", "json", "markdown")
+"""`bot.postmortem.report.RENDERERS`' keys (a test keeps them equal)."""
+
+SERVE_SETTINGS = """\
+Settings (from the environment, or a .env file in the working directory):
+  SLACK_BOT_TOKEN           the bot token (xoxb-…); without it, `serve` starts the local sandbox
+  SLACK_APP_TOKEN           an app-level token (xapp-…): Socket Mode, nothing to expose publicly
+  SLACK_SIGNING_SECRET      HTTP mode (no SLACK_APP_TOKEN): verifies requests on POST /slack/events
+  INCIDENTBOT_HOST, INCIDENTBOT_PORT    where HTTP listens (0.0.0.0, 3000): Slack in HTTP mode,
+                            /healthz, /metrics and the webhooks in both modes
+  INCIDENTBOT_DATABASE_URL  sqlite+aiosqlite:///./incidentbot.db, or postgresql+asyncpg://… (--database-url)
+  INCIDENTBOT_CONFIG        the YAML config, ./incidentbot.yml by default (--config); it must exist
+  INCIDENTBOT_AUTO_MIGRATE  true: migrate the schema at start (as --migrate)
+  INCIDENTBOT_PROMETHEUS_URL (+ _BEARER_TOKEN, _USERNAME/_PASSWORD, _HEADERS)   SLO figures
+  INCIDENTBOT_WEBHOOK_TOKEN bearer token of the Alertmanager webhook (without it, webhooks are refused)
+  INCIDENTBOT_LOG_LEVEL     DEBUG, INFO (default), WARNING
+See README.md, "Go live", for the whole path from a Slack app to the first incident."""
+
+
+def _with_sources(parser: argparse.ArgumentParser, database: bool = True, config: bool = True) -> None:
+    """The two places a command reads: the same options everywhere, over the environment."""
+    if config:
+        parser.add_argument(
+            "--config", help="config file (default: INCIDENTBOT_CONFIG, else ./incidentbot.yml)"
+        )
+    if database:
+        parser.add_argument("--database-url", help="database (default: INCIDENTBOT_DATABASE_URL)")
+
+
+def _label(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. team=payments")
+    return key, value
+
+
+def _moment(text: str) -> datetime:
+    """An ISO date or time; without a zone it is UTC, as Prometheus's timestamps are."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date or time such as 2026-11-01T12:00"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of days")
+    return value
+
+
+def _param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
+def _serve(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="run the bot (HTTP or Socket Mode); without SLACK_BOT_TOKEN, the sandbox",
+        description="Run the bot: Slack over HTTP (POST /slack/events) or Socket Mode, with /healthz, "
+        "/metrics and the webhooks on one port.",
+        epilog=SERVE_SETTINGS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help="migrate the database first (as `db upgrade`); the sandbox keeps its own and touches none",
+    )
+    _with_sources(serve)
+
+
+def _sandbox(sub: Any) -> None:
+    parser = sub.add_parser(
+        "sandbox",
+        help="try the bot without Slack: a local Slack stand-in and a web page on 127.0.0.1",
+        description="Start the bot against a local Slack stand-in, with a Slack-like page at "
+        "http://127.0.0.1:PORT/sandbox (loopback only). Try your own severities, templates and runbooks "
+        "with --config before going live.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="config file (default: INCIDENTBOT_CONFIG if that file exists, else examples/incidentbot.yml "
+        "in a checkout, else built-in defaults)",
+    )
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (default: INCIDENTBOT_PORT, 3000)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="keep incidents in this database (default: a fresh SQLite file per run, deleted on exit)",
+    )
+
+
+def _db(sub: Any) -> None:
+    database = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    for name, text in (
+        ("upgrade", "migrate the database to the current schema"),
+        ("current", "print the database's schema revision"),
+    ):
+        _with_sources(database.add_parser(name, help=text), config=False)
+
+
+def _config(sub: Any) -> None:
+    config = sub.add_parser("config", help="configuration").add_subparsers(
+        dest="config_command", required=True
+    )
+    check = config.add_parser("check", help="validate the config file and templates")
+    check.add_argument("--config", help="file to check (default: INCIDENTBOT_CONFIG, else ./incidentbot.yml)")
+
+
+def _slo(sub: Any) -> None:
+    slo = sub.add_parser("slo", help="SLOs: report, deploy gate, Prometheus rules")
+    commands = slo.add_subparsers(dest="slo_command", required=True)
+    report = commands.add_parser("report", help="compliance report of every SLO, the worst first")
+    report.add_argument("--format", choices=["text", "markdown", "json"], default="text")
+    gate = commands.add_parser("gate", help="exit 0 when budget is left and nothing burns at page level")
+    for command in (report, gate):
+        command.add_argument("--service")
+        command.add_argument("--team", help="only SLOs whose spec labels say team=TEAM")
+        command.add_argument(
+            "--label",
+            action="append",
+            type=_label,
+            default=[],
+            metavar="KEY=VALUE",
+            help="only SLOs with this label",
+        )
+        command.add_argument(
+            "--at", type=_moment, help="evaluate at this ISO time (default: now), e.g. 2026-11-01"
+        )
+        command.add_argument(
+            "--deadline",
+            type=float,
+            default=60.0,
+            help="seconds the whole evaluation may take; SLOs not done by then say so (default 60)",
+        )
+        _with_sources(command, database=False)
+    rules = commands.add_parser("rules", help="write Prometheus recording and alerting rules")
+    rules.add_argument("--output", "-o", help="file to write (default: standard output)")
+    _with_sources(rules, database=False)
+
+
+def _runbook(sub: Any) -> None:
+    runbook = sub.add_parser("runbook", help="runbooks: validate the files, dry-run one")
+    commands = runbook.add_subparsers(dest="runbook_command", required=True)
+    check = commands.add_parser("validate", help="check every runbook file; exit 1 on errors")
+    check.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        help="runbooks directory (default: the config's runbooks.directory)",
+    )
+    check.add_argument(
+        "--max-age-days",
+        type=_positive,
+        help="warn about runbooks reviewed longer ago (default: runbooks.review_max_age_days, 180)",
+    )
+    _with_sources(check, database=False)
+    dry = commands.add_parser("run", help="show what each step of a runbook would run (--dry-run)")
+    dry.add_argument("name", help="the runbook's name")
+    dry.add_argument("--dry-run", action="store_true", help="print the steps; nothing is executed")
+    dry.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        type=_param,
+        metavar="NAME=VALUE",
+        help="a command parameter, for every step that declares it (repeatable)",
+    )
+    dry.add_argument("--dir", type=Path, help="runbooks directory (default: the config's runbooks.directory)")
+    _with_sources(dry, database=False)
+
+
+REPORT_HELP = """\
+The window is [since, until). `--since` is a duration counted back from `--until` (30d, 12w) or an ISO
+date or time; `--until` is an ISO date or time, or a duration counted back from now; dates and times
+without a zone are in the config's time zone, and a date means its midnight (so `--until 2026-04-01`
+ends the window with March 31)."""
+
+
+def _report(sub: Any) -> None:
+    report = sub.add_parser(
+        "report",
+        help="incident metrics: MTTD/MTTA/MTTR per severity vs targets, repeats, post-mortem completion",
+        description=REPORT_HELP,
+    )
+    report.add_argument(
+        "--since",
+        default="30d",
+        help="start: a duration before --until (30d, 12w) or an ISO date/time (default: 30d)",
+    )
+    report.add_argument(
+        "--until", help="end, excluded: an ISO date/time, or a duration before now (default: now)"
+    )
+    report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
+    report.add_argument("--check", action="store_true", help="exit 1 when a target is missed (for CI)")
+    _with_sources(report)
+
+
+def _postmortem(sub: Any) -> None:
+    postmortem = sub.add_parser("postmortem", help="post-mortems compiled from the timeline")
+    commands = postmortem.add_subparsers(dest="postmortem_command", required=True)
+    show = commands.add_parser("show", help="print an incident's post-mortem as Markdown")
+    show.add_argument("incident", help="incident number, e.g. 12 or INC-12")
+    show.add_argument(
+        "--output", "-o", help="write it to this file, or into this directory under its usual name"
+    )
+    _with_sources(show)
+
+
+def build_parser(version: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
+    parser.add_argument("--version", action="version", version=f"incidentbot {version}")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_serve, _sandbox, _db, _config, _slo, _runbook, _report, _postmortem):
+        add(sub)
+    return parser
