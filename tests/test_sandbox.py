@@ -479,6 +479,15 @@ async def _has(sandbox: RunningSandbox, incident_id: int, kind: EventKind) -> bo
     return kind in await _kinds(sandbox, incident_id)()
 
 
+def _pinned_buttons(sb: ThreadedSandbox, ws: Any) -> list[dict[str, Any]]:
+    def buttons() -> list[dict[str, Any]]:
+        channel = next(c for c in ws.channels.values() if c.name.startswith("inc-"))
+        summary = next(m for m in channel.messages if "incident_reopen" in str(m.blocks))
+        return [e for b in summary.blocks if b["type"] == "actions" for e in b["elements"]]
+
+    return sb.read(buttons)
+
+
 async def _resolved(sandbox: RunningSandbox, incident_id: int) -> bool:
     return (await sandbox.runtime.incidents.get(incident_id)).status == "resolved"
 
@@ -721,10 +730,16 @@ def test_whole_incident_in_chromium(chrome: Any, threaded_sandbox: ThreadedSandb
     page.click('#messages .msg.pinned [data-action-id="incident_resolve"]')
     page.modal("resolve_incident")
     page.type(page.find('.bk-input[data-block-id="resolution"] textarea'), "Rolled back payments-api to v41.")
+    page.type(page.find('.bk-input[data-block-id="followup"] input'), "Alert on missing headers")
+    page.pick('.bk-input[data-block-id="followup_owner"] select', "U0CAROL000")
+    page.click('.bk-input[data-block-id="postmortem"] input[value="yes"]')
     page.submit()
     page.until(lambda: "Resolved" in page.text("#messages .msg.pinned"), "the summary says Resolved")
     page.message("Rolled back payments-api to v41.")
+    page.message("recorded action item #1 for @carol: Alert on missing headers")
+    page.message(f"recorded action item #2: Write and publish the post-mortem of INC-{incident.id}")
     sb.call(eventually(lambda: _resolved(sb.sandbox, incident.id), timeout=10))
+    assert [e["text"]["text"] for e in _pinned_buttons(sb, ws)] == ["Reopen"]  # resolved means resolved
 
     errors = sb.read(ws.errors)
     assert errors == [], [(c.method, c.error, c.details) for c in errors]
