@@ -53,8 +53,21 @@ def browser_missing() -> str | None:
     return None
 
 
+@pytest.fixture
+def chrome(chromium: Any) -> Iterator[Any]:
+    """The module's Chromium on a blank page with the console log of earlier tests drained: a test sees
+    its own errors only, in whatever order the tests run (an earlier test's page would go on polling a
+    sandbox that has stopped)."""
+    chromium.get("about:blank")
+    chromium.get_log("browser")
+    try:
+        yield chromium
+    finally:
+        chromium.get("about:blank")
+
+
 @pytest.fixture(scope="module")
-def chrome() -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
     """One headless Chromium for the module's browser tests; it downloads nothing."""
     reason = browser_missing()
     if reason is not None:
