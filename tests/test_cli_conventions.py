@@ -32,14 +32,25 @@ def test_bare_command_shows_help_and_version_is_printed(empty: Path) -> None:
 
 
 def test_read_only_commands_never_create_a_database(empty: Path) -> None:
+    (empty / "incidentbot.yml").write_text("timezone: Europe/Berlin\n", encoding="utf-8")
     for args in (("report",), ("postmortem", "show", "INC-1")):
         done = incidentbot(*args, cwd=empty)
         assert done.returncode == 2, (args, done.stderr)
         assert "no database at incidentbot.db" in done.stderr and "incidentbot db upgrade" in done.stderr
-    assert list(empty.iterdir()) == []
+    assert [p.name for p in empty.iterdir()] == ["incidentbot.yml"]
+
+
+def test_every_command_finds_the_config_the_same_way_and_refuses_without_one(empty: Path) -> None:
+    for args in (("report",), ("slo", "rules"), ("runbook", "validate"), ("postmortem", "show", "1")):
+        done = incidentbot(*args, cwd=empty)
+        assert done.returncode == 2, args
+        assert "the config file incidentbot.yml does not exist" in done.stderr, (args, done.stderr)
+    (empty / "incidentbot.yml").write_text("slos: []\n", encoding="utf-8")  # ./incidentbot.yml is found
+    assert incidentbot("slo", "rules", cwd=empty).returncode == 0
 
 
 def test_runbook_validate_with_nothing_to_validate_is_a_usage_error(empty: Path) -> None:
+    (empty / "incidentbot.yml").write_text("timezone: UTC\n", encoding="utf-8")
     done = incidentbot("runbook", "validate", cwd=empty)
     assert done.returncode == 2
     assert (
@@ -76,6 +87,7 @@ def test_help_and_version_load_nothing_heavy(empty: Path) -> None:
 
 
 def test_every_command_that_reads_takes_config_and_database_url(empty: Path) -> None:
+    (empty / "incidentbot.yml").write_text("timezone: UTC\n", encoding="utf-8")
     done = incidentbot("report", "--database-url", "sqlite:///elsewhere.db", cwd=empty)
     assert done.returncode == 2 and "no database at elsewhere.db" in done.stderr
     done = incidentbot("postmortem", "show", "1", "--database-url", "sqlite:///other.db", cwd=empty)

@@ -176,7 +176,7 @@ def test_the_validate_console_script_passes_on_the_examples() -> None:
     assert script, "the incidentbot console script is not installed"
     env = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTBOT_")}
     done = subprocess.run(
-        [script, "runbook", "validate", "examples/runbooks"],
+        [script, "runbook", "validate", "examples/runbooks", "--config", "examples/incidentbot.yml"],
         cwd=ROOT,
         env=env,
         capture_output=True,

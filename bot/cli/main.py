@@ -47,15 +47,14 @@ def _settings(args: argparse.Namespace | None = None) -> Settings:
         raise UsageError(f"invalid environment: {problems}") from exc
 
 
-def _config(settings: Settings, path: str | None = None, production: bool = False) -> AppConfig:
-    """`serve` and `config check` (`production`), and any command given a file by --config or
-    INCIDENTBOT_CONFIG, need that file to exist and say something; offline tools (`runbook validate`,
-    reports) run on the defaults when no file was named (see `load_config`)."""
+def _config(settings: Settings, path: str | None = None) -> AppConfig:
+    """Every command outside the sandbox finds its config the same way: `--config`, else
+    INCIDENTBOT_CONFIG, else ./incidentbot.yml; a missing or empty file is refused, since the built-in
+    defaults page nobody and describe no real service (see `load_config`)."""
     from bot.config import ConfigError, load_config
 
-    required = production or bool(path) or "config" in settings.model_fields_set
     try:
-        return load_config(Path(path) if path else settings.config, required=required)
+        return load_config(Path(path) if path else settings.config, required=True)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -80,7 +79,7 @@ async def _serve(settings: Settings, migrate: bool = False) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    config = _config(settings, production=True)
+    config = _config(settings)
     engine = db.make_engine(settings.database_url)
     try:
         if settings.auto_migrate or migrate:
@@ -115,7 +114,7 @@ def _check_config(settings: Settings, path: str | None) -> int:
     from bot.runbooks.model import configured_runbooks
     from bot.slo.specs import configured_slos
 
-    config = _config(settings, path, production=True)
+    config = _config(settings, path)
     source = Path(path) if path else settings.config
     try:
         slos = configured_slos(config.slos, source)
