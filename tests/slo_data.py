@@ -311,3 +311,24 @@ def latency_slo(service: str, objective: float = 0.9, period: timedelta = timede
         error_query=f"{count} - {fast}",
         total_query=count,
     )
+
+
+SPEC_OBJECTIVES = ("99", "99.5", "99.9", "99.95", "99.99")
+
+
+def service_spec(n: int, team: bool = True) -> str:
+    """A Sloth spec of five SLOs (one per objective) on bench service `n`'s counters: one query shape
+    shared by every service, as a platform team writes them. Every tenth service belongs to payments."""
+    service = f"svc-{n:02d}"
+    slos = "".join(
+        f"""
+  - name: availability-{objective.replace(".", "-")}
+    objective: {objective}
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{{service="{service}",code="500"}}[{{{{.window}}}}]))
+        total_query: sum(rate(http_requests_total{{service="{service}"}}[{{{{.window}}}}]))"""
+        for objective in SPEC_OBJECTIVES
+    )
+    labels = f"labels: {{team: {'payments' if n % 10 == 0 else 'platform'}}}\n" if team else ""
+    return f'version: "prometheus/v1"\nservice: {service}\n{labels}slos:{slos}\n'

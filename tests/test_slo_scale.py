@@ -28,27 +28,10 @@ from bot.standin import RunningStandin, eventually
 from tests.fixtures_bot import ALICE, GENERAL
 from tests.fixtures_prometheus import MISSING, RunningPrometheus, binaries, start_prometheus
 from tests.processes import hanging_port, refusing_port
-from tests.slo_data import generate
+from tests.slo_data import generate, service_spec
 from tests.test_slo_slack import slo_bot
 
 SERVICES = 100
-OBJECTIVES = ("99", "99.5", "99.9", "99.95", "99.99")
-
-
-def service_spec(n: int) -> str:
-    service = f"svc-{n:02d}"
-    slos = "".join(
-        f"""
-  - name: availability-{objective.replace(".", "-")}
-    objective: {objective}
-    sli:
-      events:
-        error_query: sum(rate(http_requests_total{{service="{service}",code="500"}}[{{{{.window}}}}]))
-        total_query: sum(rate(http_requests_total{{service="{service}"}}[{{{{.window}}}}]))"""
-        for objective in OBJECTIVES
-    )
-    team = "payments" if n % 10 == 0 else "platform"
-    return f'version: "prometheus/v1"\nservice: {service}\nlabels: {{team: {team}}}\nslos:{slos}\n'
 
 
 @pytest.fixture(scope="module")

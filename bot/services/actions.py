@@ -62,16 +62,10 @@ class ActionItems:
         await self.incidents.append(
             incident.id, NewEvent(EventKind.ACTION_ITEM_ADDED, actor, item.text, data), self.now()
         )
-        if incident.channel_id:  # follow-ups are the team's, not only their author's
-            who = f" for <@{owner}>" if owner else ""
-            due = f", due {item.due.isoformat()}" if item.due else ""
-            await self.slack.post_or_log(
-                incident.channel_id,
-                notice(
-                    f":memo: <@{actor}> recorded action item #{item.id}{who}{due}: {ui.escape(item.text)}"
-                ),
-                f"action item #{item.id}",
-            )
+        who = f" for <@{owner}>" if owner else ""
+        due = f", due {item.due.isoformat()}" if item.due else ""
+        recorded = f":memo: <@{actor}> recorded action item #{item.id}{who}{due}: {ui.escape(item.text)}"
+        await self._announce(incident, item, recorded)  # follow-ups are the team's, not only their author's
         if owner:
             await self._dm(owner, ui.assigned(item, incident, actor))
         if item.due:
@@ -96,12 +90,9 @@ class ActionItems:
             NewEvent(EventKind.ACTION_ITEM_DONE, user, item.text, {"item_id": item.id}),
             self.now(),
         )
-        if incident.channel_id:
-            await self.slack.post_or_log(
-                incident.channel_id,
-                notice(f":white_check_mark: <@{user}> did action item #{item.id}: {ui.escape(item.text)}"),
-                f"action item #{item.id}",
-            )
+        await self._announce(
+            incident, item, f":white_check_mark: <@{user}> did action item #{item.id}: {ui.escape(item.text)}"
+        )
         return f"Action item #{item.id} is done."
 
     async def export(self, item_id: int, target: str, user: str) -> str:
@@ -142,13 +133,12 @@ class ActionItems:
         await self.incidents.append(
             incident.id, NewEvent(EventKind.ACTION_ITEM_EXPORTED, user, item.text, data), self.now()
         )
-        if incident.channel_id:
-            await self.slack.post_or_log(
-                incident.channel_id,
-                notice(f":link: <@{user}> exported action item #{item.id} to {url}"),
-                f"action item #{item.id}",
-            )
+        await self._announce(incident, item, f":link: <@{user}> exported action item #{item.id} to {url}")
         return f"Action item #{item.id} is now tracked at {url}."
+
+    async def _announce(self, incident: Incident, item: ActionItem, text: str) -> None:
+        if incident.channel_id:
+            await self.slack.post_or_log(incident.channel_id, notice(text), f"action item #{item.id}")
 
     def _secret(self, name: str) -> str:
         value = self.env.get(name)
