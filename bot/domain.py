@@ -11,6 +11,8 @@ from typing import Any
 
 
 class EventKind(enum.StrEnum):
+    UNKNOWN = "unknown"
+    """A kind this version does not know (a newer replica wrote it during a rolling upgrade)."""
     DECLARED = "declared"
     CHANNEL_CREATED = "channel_created"
     STATUS_CHANGED = "status_changed"
@@ -86,6 +88,15 @@ class Incident:
 
     def roles_of(self, user_id: str) -> list[str]:
         return [role for role, holder in self.roles.items() if holder == user_id]
+
+
+def event_kind(value: str) -> tuple[EventKind, str | None]:
+    """The kind of a stored event, and the stored word when this version does not know it: the record
+    lasts for years and is read by versions older and newer than the one that wrote it."""
+    try:
+        return EventKind(value), None
+    except ValueError:
+        return EventKind.UNKNOWN, value
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,10 @@ class Describer:
     Parts = tuple[str, list[str], str]
 
     def other(self, event: TimelineEvent) -> Parts:
+        if event.kind == EventKind.UNKNOWN:
+            kind = md_inline(str(event.data.get("unknown_kind", "")))
+            what = f"Event of a kind this version does not know ({kind})"
+            return f"{what}: {md_inline(self.text(event.text))}", [], ""
         return f"{md_inline(status_label(str(event.kind)))}: {md_inline(self.text(event.text))}", [], ""
 
     def declared(self, event: TimelineEvent) -> Parts:

@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import DeclareRequest, DomainError, EventKind, Incident, TimelineEvent
+from bot.domain import DeclareRequest, DomainError, EventKind, Incident, TimelineEvent, event_kind
 from bot.store import db
 from bot.store.models import IncidentRow, RoleAssignmentRow, TimelineEventRow
 
@@ -361,14 +361,18 @@ def _event_row(incident_id: int, event: NewEvent, now: datetime) -> TimelineEven
 
 
 def _event(row: TimelineEventRow) -> TimelineEvent:
+    kind, unknown = event_kind(row.kind)
+    data = dict(row.data) if isinstance(row.data, dict) else {}
+    if unknown is not None:
+        data["unknown_kind"] = unknown
     return TimelineEvent(
         id=row.id,
         incident_id=row.incident_id,
-        kind=EventKind(row.kind),
+        kind=kind,
         actor=row.actor,
         occurred_at=row.occurred_at,
         text=row.text,
-        data=dict(row.data or {}),
+        data=data,
     )
 
 
