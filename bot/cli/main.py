@@ -170,7 +170,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return asyncio.run(_serve(settings, args.migrate))
         if args.command == "db":
-            return _database_command(args.db_command, settings)
+            return _database_command(args.db_command, settings, getattr(args, "file", None))
         if args.command == "config":
             return _check_config(settings, config_file)
         if args.command == "sandbox":
@@ -189,12 +189,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _database_command(command: str, settings: Settings) -> int:
+def _database_command(command: str, settings: Settings, file: Path | None = None) -> int:
     import asyncio
 
     from bot.cli.db import START_FAULTS, start_fault
     from bot.store import db
 
+    if command == "backup":
+        assert file is not None
+        try:
+            pages = db.backup_sqlite(settings.database_url, file)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+        print(f"backed up {db.masked(settings.database_url)} to {file} ({pages} pages)")
+        return EXIT_OK
     try:
         if command == "upgrade":
             asyncio.run(db.upgrade(settings.database_url))

@@ -122,6 +122,11 @@ def _db(sub: Any) -> None:
         ("current", "print the database's schema revision"),
     ):
         _with_sources(database.add_parser(name, help=text), config=False)
+    backup = database.add_parser(
+        "backup", help="copy the SQLite database, consistent while the bot runs (PostgreSQL: use pg_dump)"
+    )
+    backup.add_argument("file", type=Path, help="the copy to write (a new file)")
+    _with_sources(backup, config=False)
 
 
 def _config(sub: Any) -> None:

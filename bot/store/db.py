@@ -274,3 +274,32 @@ class Store:
     async def _tx(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session, session.begin():
             yield session
+
+
+def backup_sqlite(url: str, target: Path) -> int:
+    """Copy a live SQLite database with SQLite's online backup API: consistent while the bot writes.
+
+    Returns the pages copied. Restoring is pointing INCIDENTBOT_DATABASE_URL at the copy; PostgreSQL has
+    pg_dump for this, so a PostgreSQL URL is refused with that advice.
+    """
+    import sqlite3
+
+    parsed = make_url(async_url(url))
+    if not parsed.drivername.startswith("sqlite"):
+        raise ValueError(
+            f"{masked(url)} is not SQLite: back PostgreSQL up with pg_dump (or your provider's snapshots)"
+        )
+    source_path = Path(parsed.database or "")
+    if not source_path.is_file():
+        raise ValueError(f"there is no SQLite database at {source_path}")
+    if target.exists():
+        raise ValueError(f"{target} exists already; name a new file")
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    copy = sqlite3.connect(str(target))
+    try:
+        with copy:
+            source.backup(copy, pages=1024)
+        return int(copy.execute("PRAGMA page_count").fetchone()[0])
+    finally:
+        copy.close()
+        source.close()
