@@ -169,6 +169,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         config_file = getattr(args, "config", None)
         if args.command == "serve":
             return asyncio.run(_serve(settings, args.migrate))
+        if args.command == "db" and args.db_command == "prune":
+            return _prune(settings, _config(settings, config_file), args.dry_run)
         if args.command == "db":
             return _database_command(args.db_command, settings, getattr(args, "file", None))
         if args.command == "config":
@@ -212,6 +214,21 @@ def _database_command(command: str, settings: Settings, file: Path | None = None
     except START_FAULTS as exc:
         print(f"error: {start_fault(settings.database_url, exc)}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _prune(settings: Settings, config: AppConfig, dry_run: bool) -> int:
+    from datetime import UTC, datetime
+
+    from bot.cli.db import DatabaseUnavailable, read_database
+    from bot.store.retention import prune
+
+    now = datetime.now(UTC)
+    try:
+        pruned = read_database(settings, lambda sessions: prune(sessions, config.retention, now, dry_run))
+    except DatabaseUnavailable as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"{'would delete' if dry_run else 'deleted'} {pruned}; incidents and their timelines are kept")
+    return EXIT_OK
 
 
 async def _current(settings: Settings) -> int:

@@ -127,6 +127,13 @@ def _db(sub: Any) -> None:
     )
     backup.add_argument("file", type=Path, help="the copy to write (a new file)")
     _with_sources(backup, config=False)
+    prune = database.add_parser(
+        "prune",
+        help="delete old bookkeeping (Slack delivery keys, finished timers, resolved alert groups; "
+        "`retention:` in the config); the record is never pruned",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    _with_sources(prune)
 
 
 def _config(sub: Any) -> None:

@@ -19,6 +19,7 @@ from bot.postmortem.report_settings import ReportConfig
 from bot.postmortem.settings import PostmortemsConfig
 from bot.runbooks.settings import RunbooksConfig
 from bot.settings import ConfigError, IncidentSettings
+from bot.store.retention import RetentionConfig
 
 
 class AppConfig(IncidentSettings):
@@ -32,6 +33,7 @@ class AppConfig(IncidentSettings):
     runbooks: RunbooksConfig = RunbooksConfig()
     postmortems: PostmortemsConfig = PostmortemsConfig()
     report: ReportConfig = ReportConfig()
+    retention: RetentionConfig = RetentionConfig()
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:

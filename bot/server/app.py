@@ -34,6 +34,7 @@ from bot.server.slack_http import Refused, SlackGate
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
+from bot.services.housekeeping import Housekeeping
 from bot.services.incidents import IncidentService, utcnow
 from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
@@ -142,6 +143,7 @@ async def build_runtime(
     sessions = db.make_sessionmaker(engine)
     store = IncidentStore(sessions)
     scheduler = Scheduler(TimerStore(sessions), now)
+    await Housekeeping(sessions, config.retention, scheduler, now).start()
     prometheus = (
         PrometheusClient(settings.prometheus_url, **settings.prometheus_client_options())
         if settings.prometheus_url
