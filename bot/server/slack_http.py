@@ -119,8 +119,11 @@ class SlackGate:
 
     async def check(self, raw: bytes, headers: Any) -> bool:
         """True when Bolt should handle the request; False for an identical signed request seen again
-        within the five minutes a signature is valid (answered 200 and not acted on: a replay).
+        within the five minutes a signature is valid (answered 200 and not acted on: a replay) and for
+        Slack's `ssl_check` probe.
         Raises `Refused` for 401 and 400."""
+        if raw.startswith(b"ssl_check=1"):
+            return False  # Slack's certificate probe: answered 200 and not acted on, signed or not
         timestamp = headers.get("X-Slack-Request-Timestamp")
         signature = headers.get("X-Slack-Signature")
         if self.secret is not None:
