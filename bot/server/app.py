@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -30,7 +30,7 @@ from bot.server import inflight
 from bot.server.gauges import current_gauges
 from bot.server.health import BackgroundProbe
 from bot.server.provider_webhooks import add_provider_routes
-from bot.server.slack_http import Refused, SlackGate
+from bot.server.slack_http import MAX_AGE_SECONDS, SIGNED_PREFIX, Refused, SlackGate
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _SLACK_CHECK_TTL = 30.0
 SHUTDOWN_GRACE_SECONDS = 8.0
+FORGET_EVERY = 500
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Runtime:
     socket: AsyncSocketModeHandler | None = None
     """The Socket Mode connection, when SLACK_APP_TOKEN is set and `serve` runs."""
     prometheus_probe: BackgroundProbe | None = None
+    requests_seen: int = 0
     """Asks Prometheus in the background, so /healthz never waits for it."""
     _slack_check: tuple[float, str | None] = field(default=(0.0, None))
 
@@ -243,6 +245,12 @@ def _request_kind(body: str) -> str:
 
 
 async def _seen_before(runtime: Runtime, key: str) -> bool:
+    """The replay claim of a signed request; every `FORGET_EVERY` requests, claims older than a
+    signature can be valid are deleted, so the table holds about ten minutes of requests."""
+    runtime.requests_seen += 1
+    if runtime.requests_seen % FORGET_EVERY == 0:
+        before = utcnow() - timedelta(seconds=2 * MAX_AGE_SECONDS)
+        await runtime.incidents.store.forget_claims(SIGNED_PREFIX, before)
     return not await runtime.incidents.claim(key)
 
 
