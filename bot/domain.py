@@ -158,8 +158,22 @@ TITLE_MAX = 150
 TEXT_MAX = 3000
 
 
+def visible_text(text: str) -> str:
+    """`text` without the characters nobody sees: bidi controls (U+202A–U+202E, U+2066–U+2069, LRM, RLM,
+    ALM), which can make a title read backwards in the channel and the post-mortem, and zero-width and
+    other format characters (U+200B–U+200D, U+2060, U+FEFF, soft hyphen…), which can make it invisible;
+    control characters become spaces."""
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue
+        kept.append(" " if category == "Cc" else char)
+    return "".join(kept)
+
+
 def validate_title(title: str) -> str:
-    title = " ".join(title.split())
+    title = " ".join(visible_text(title).split())
     if not title:
         raise DomainError("The title is empty: say in a few words what is broken.")
     if len(title) > TITLE_MAX:

@@ -119,3 +119,40 @@ async def test_a_status_update_submitted_twice_is_posted_once(bot: BotUnderTest)
     await eventually(lambda: posted(bot.workspace, incident.channel_id, "A bad deploy"))
     assert len(await events(bot, incident, EventKind.UPDATE_POSTED)) == 1
     assert len(posted(bot.workspace, incident.channel_id, "A bad deploy")) == 1
+
+
+async def test_reopen_clicked_together_reopens_once(bot: BotUnderTest) -> None:
+    ws = bot.workspace
+    incident = await declare(bot)
+    channel, summary = incident.channel_id or "", incident.summary_ts or ""
+    await bot.driver.click(ALICE, "incident_resolve", channel_id=channel, message_ts=summary)
+    view = await latest_view(bot, ALICE, "resolve_incident")
+    await bot.driver.submit_view(ALICE, view.id, {"resolution": {"value": "Restarted"}})
+    await eventually(lambda: "incident_reopen" in str(ws.message(channel, summary).blocks))  # type: ignore[union-attr]
+    await at_once(
+        3,
+        lambda i: bot.driver.click(
+            (ALICE, CAROL, DAVE)[i], "incident_reopen", channel_id=channel, message_ts=summary
+        ),
+    )
+    await eventually(lambda: len(told(ws, rf"INC-\d+ was already reopened by <@U0\w+> {WHEN}")) == 2)
+    assert len(await events(bot, incident, EventKind.REOPENED)) == 1
+    assert (await bot.incident(incident.id)).status == "investigating"
+
+
+async def test_escalate_clicked_together_escalates_one_step(bot: BotUnderTest) -> None:
+    ws = bot.workspace
+    incident = await declare(bot, severity={"value": "SEV1"})
+    page = await eventually(lambda: page_dm(ws), timeout=10)
+    paged = next(u for u in ws.channels[page.channel].members if u != ws.bot_user_id)
+    await at_once(
+        3, lambda i: bot.driver.click(paged, "page_escalate", channel_id=page.channel, message_ts=page.ts)
+    )
+    await eventually(
+        lambda: len(told(ws, rf"was already escalated from this page by <@{paged}> {WHEN}")) == 2
+    )
+    await eventually(lambda: events(bot, incident, EventKind.ESCALATED))
+    await eventually(lambda: posted(ws, incident.channel_id, "escalated to the next step"))
+    [escalated] = await events(bot, incident, EventKind.ESCALATED)
+    assert len(posted(ws, incident.channel_id, "escalated to the next step")) == 1
+    assert escalated.actor == paged and escalated.data["step"] == 3  # the next notify step, once

@@ -239,6 +239,18 @@ async def test_claim_is_true_once_per_key(sessions: Sessions) -> None:
     assert [await claim(sessions, k) for k in (first, second, first)] == [True, True, False]
 
 
+async def test_old_replay_claims_are_forgotten_and_others_kept(sessions: Sessions) -> None:
+    assert await claim(sessions, "signed:v0=abc") is True
+    assert await claim(sessions, "signed:v0=a%c_") is True  # LIKE wildcards in a key are literal
+    assert await claim(sessions, "view:V9") is True
+    async with sessions() as session, session.begin():
+        assert await db.forget_claims(session, "signed:", datetime.now(UTC) - timedelta(minutes=10)) == 0
+    async with sessions() as session, session.begin():
+        assert await db.forget_claims(session, "signed:", datetime.now(UTC) + timedelta(seconds=1)) == 2
+    assert await claim(sessions, "signed:v0=abc") is True  # forgotten: a replay window is long over
+    assert await claim(sessions, "view:V9") is False  # other bookkeeping is left alone
+
+
 async def test_concurrent_claims_from_two_replicas_have_one_winner(database_url: str) -> None:
     replicas = [db.make_engine(database_url) for _ in range(2)]
     try:

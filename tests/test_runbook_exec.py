@@ -31,7 +31,7 @@ import pytest
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.runbooks.execute import CommandResult, Redactor, run_command, step_env
+from bot.runbooks.execute import CommandResult, Redactor, run_command, secret_values, step_env
 from bot.runbooks.params import ParamError, argv, preview, resolve_params
 from bot.runbooks.probes import parse_condition, run_check, run_http
 from bot.runbooks.schema import Param, Step
@@ -307,6 +307,53 @@ async def test_what_a_finished_command_leaves_running_is_stopped_too() -> None:
     assert group_gone(pgid)
 
 
+ESCAPEES = r"""
+import os, subprocess, sys, time
+beat = "import os, sys, time\nwhile True:\n    open(sys.argv[1], 'a').write('.')\n    time.sleep(0.05)\n"
+# A child that leaves the command's session and process group with setsid …
+child = subprocess.Popen([sys.executable, "-c", beat, sys.argv[1] + ".setsid"], start_new_session=True)
+print("setsid", child.pid, flush=True)
+# … and a double fork whose grandchild calls setsid too: orphaned, in a session of its own.
+if os.fork() == 0:
+    if os.fork() == 0:
+        os.setsid()
+        print("double", os.getpid(), flush=True)
+        os.execv(sys.executable, [sys.executable, "-c", beat, sys.argv[1] + ".double"])
+    os._exit(0)
+for name in ("setsid", "double"):
+    while not os.path.exists(f"{sys.argv[1]}.{name}"):
+        time.sleep(0.01)
+print("working", flush=True)
+if sys.argv[2] == "hang":
+    time.sleep(600)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the child subreaper is Linux's prctl")
+@pytest.mark.parametrize("ending", ["hang", "exit"])
+async def test_setsid_and_double_forked_descendants_die_with_their_step(tmp_path: Path, ending: str) -> None:
+    """At the timeout (hang) and when the command exits on its own (exit), nothing it started works on."""
+    beats = tmp_path / "beat"
+    result = await execute([PY, "-c", ESCAPEES, str(beats), ending], timeout=3)
+    assert "working" in result.output, result.output
+    assert result.timed_out == (ending == "hang")
+    assert result.exit_code == (-signal.SIGTERM if ending == "hang" else 0)
+    pids = {name: int(pid) for name, pid in (line.split() for line in result.output.splitlines()[:2])}
+    assert set(pids) == {"setsid", "double"}
+    assert all(_gone(pid) for pid in pids.values()), pids
+    sizes = {name: (tmp_path / f"beat.{name}").stat().st_size for name in pids}
+    await asyncio.sleep(0.3)  # six heartbeats' worth: a survivor would have written again
+    assert {name: (tmp_path / f"beat.{name}").stat().st_size for name in pids} == sizes
+
+
 async def test_cancelling_a_run_kills_its_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "pgid"
     code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpgid(0))); time.sleep(600)"
@@ -453,6 +500,69 @@ def test_redactor_hides_secret_values_and_token_shapes() -> None:
     assert "password=[redacted]&user=bob" in out
     assert "postgres://app:[redacted]@db.internal:5432/app" in out
     assert "abc is too short to redact; status ok" in out
+
+
+def test_redactor_hides_spaced_keys_authorization_headers_and_url_credentials() -> None:
+    redact = Redactor([])
+    text = "\n".join(
+        [
+            "aws_secret_access_key    wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "db_password hunter2-spaced",
+            "Authorization: token gho-not-a-known-shape-123",
+            "proxy-authorization: Digest username=x, response=6629fae49393a05397450978507c4ef1",
+            "curl -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261207/eu/s3/aws4_request'",
+            "git clone https://x0x0secrettoken1234567@github.example.org/org/repo.git",
+            "redis://:redis-pw-77@cache:6379/0",
+            "GET /file?X-Amz-Signature=deadbeefcafe&X-Amz-Credential=AKIDEXAMPLE%2F2026",
+            "tests passed: 12 failed: 0 primary key id, exit code 0",
+        ]
+    )
+    out = redact(text)
+    for leaked in (
+        "wJalrXUtnFEMI",
+        "hunter2-spaced",
+        "gho-not-a-known-shape-123",
+        "6629fae49393a05397450978507c4ef1",
+        "Credential=AKID",
+        "x0x0secrettoken1234567",
+        "redis-pw-77",
+        "deadbeefcafe",
+        "AKIDEXAMPLE",
+    ):
+        assert leaked not in out, (leaked, out)
+    assert "aws_secret_access_key    [redacted]" in out
+    assert "Authorization: token [redacted]" in out
+    assert "https://[redacted]@github.example.org/org/repo.git" in out
+    assert "tests passed: 12 failed: 0 primary key id, exit code 0" in out  # ordinary words stay
+
+
+def test_redaction_stays_linear_on_hostile_output() -> None:
+    redact = Redactor(["some-secret-value"])
+    for text in (
+        "a-" * 200_000,
+        "x" * 500_000,
+        "a://" * 100_000,
+        "a_key " * 80_000,
+        "Authorization: " * 30_000,
+    ):
+        started = time.monotonic()
+        redact(text)
+        assert time.monotonic() - started < 3, text[:20]
+
+
+def test_values_of_secret_looking_env_names_are_secrets() -> None:
+    environ = {
+        "DB_PASS": "v-db-pass",
+        "APP_PASSWORD": "v-app-password",
+        "CLIENT_SECRET": "v-client-secret",
+        "GH_TOKEN": "v-gh-token",
+        "STRIPE_KEY": "v-stripe-key",
+        "PGPASSWORD": "v-pgpassword",
+        "HOME": "/root",
+        "KEYBOARD_LAYOUT": "us",
+        "PASSENGER_COUNT": "4",
+    }
+    assert sorted(secret_values(environ)) == sorted(v for v in environ.values() if v.startswith("v-"))
 
 
 async def test_secret_env_values_are_redacted_from_command_output(monkeypatch: pytest.MonkeyPatch) -> None:

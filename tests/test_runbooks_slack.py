@@ -70,6 +70,11 @@ sections:
       title: Prints a lot, and a token
       command: [python3, -c, "import os; print('token', os.environ['API_TOKEN']); print('x' * 20000)"]
       env: {API_TOKEN: SECRET_VALUE}
+    - id: settings
+      kind: command
+      title: Shows the database settings
+      command: [python3, -c, "import os; print('connecting as app with', os.environ['DB_PASS'])"]
+      env_passthrough: [DB_PASS]
   recovery:
     - id: restart
       kind: command
@@ -391,3 +396,19 @@ async def test_approve_and_skip_clicked_together_act_once(rbot: BotUnderTest) ->
         if e.kind == EventKind.RUNBOOK_STEP_MARKED
     ]
     assert [(e.actor, e.data["state"]) for e in marked] == [(CAROL, "skipped")]
+
+
+async def test_the_value_of_a_secret_looking_variable_nobody_listed_never_leaves(
+    rbot: BotUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DB_PASS is not in runbooks.secret_env; its name says what it is, so its value is redacted anyway."""
+    monkeypatch.setenv("DB_PASS", "pg-hunter22-not-listed")
+    bot, ws = rbot, rbot.workspace
+    incident, messages = await posted(bot)
+    await click(bot, ALICE, "runbook_run", checklist(messages, "Investigation"), "settings")
+    [event] = await eventually(lambda: runs(bot, incident, "settings"))
+    assert event.data["passed"] is True and "connecting as app with [redacted]" in event.data["output"]
+    everything = str([c.args for c in ws.calls]) + str(
+        await bot.runtime.incidents.store.timeline(incident.id)
+    )
+    assert "pg-hunter22-not-listed" not in everything

@@ -525,6 +525,9 @@ class Browser:
 
         self.driver, self.sandbox = driver, sandbox
         self._wait = WebDriverWait(driver, 10, poll_frequency=0.05)
+        # The browser is shared by the module's tests, which run in any order: start this page's console
+        # log empty, so `problems()` reports what this test's page did, not what an earlier test loaded.
+        driver.get_log("browser")
 
     def find(self, selector: str) -> Any:
         from selenium.webdriver.common.by import By

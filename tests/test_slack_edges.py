@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bot.config import AppConfig, Settings
-from bot.domain import EventKind
+from bot.domain import EventKind, Incident
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, GENERAL, BotUnderTest, bot_settings, running_bot
@@ -67,6 +67,41 @@ async def test_empty_title_is_an_inline_error_and_keeps_the_modal(bot: BotUnderT
     assert ack.view_errors is not None and "title is empty" in ack.view_errors["title"]
     assert bot.workspace.views[view.id].is_open
     assert await bot.runtime.incidents.list_open() == []
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b\u200b\u200b", "\u200c\u200d\u2060\ufeff", "\u202e\u2066\u2069\u200f", "\u00ad \u200b \t"],
+)
+async def test_an_invisible_title_is_an_inline_error(bot: BotUnderTest, invisible: str) -> None:
+    await bot.driver.slash(ALICE, GENERAL, "declare")
+    view = await latest_view(bot, ALICE, "declare_incident")
+    ack = await bot.driver.submit_view(
+        ALICE, view.id, {"title": {"value": invisible}, "severity": {"value": "SEV2"}}
+    )
+    assert ack.view_errors is not None and "title is empty" in ack.view_errors["title"]
+    assert bot.workspace.views[view.id].is_open
+    assert await bot.runtime.incidents.list_open() == []
+
+
+async def test_bidi_controls_and_zero_width_characters_are_not_stored_or_shown(bot: BotUnderTest) -> None:
+    await bot.driver.slash(ALICE, GENERAL, "declare")
+    view = await latest_view(bot, ALICE, "declare_incident")
+    typed = "Checkout \u202egnp.exe\u202c is\u200b down\u2066"
+    values = {"title": {"value": typed}, "severity": {"value": "SEV2"}, "summary": {"value": "x"}}
+    ack = await bot.driver.submit_view(ALICE, view.id, values)
+    assert ack.view_errors is None
+
+    async def announced() -> Incident | None:
+        return next((i for i in await bot.runtime.incidents.list_open() if i.announcement_ts), None)
+
+    incident = await eventually(announced)
+    assert incident.title == "Checkout gnp.exe is down"
+    [declared] = [e for e in await bot.runtime.incidents.store.timeline(incident.id) if e.kind == "declared"]
+    assert declared.text == "Checkout gnp.exe is down"
+    shown = str([c.args for c in bot.workspace.calls])
+    for hidden in ("\u202e", "\u202c", "\u200b", "\u2066"):
+        assert hidden not in shown and hidden not in (incident.channel_name or "")
 
 
 async def test_five_thousand_character_title_is_shortened_and_kept_as_summary(bot: BotUnderTest) -> None:
@@ -467,3 +502,37 @@ async def test_resolved_means_resolved(bot: BotUnderTest) -> None:
 
 async def _severity_is(bot: BotUnderTest, incident_id: int, severity: str) -> bool:
     return (await bot.incident(incident_id)).severity == severity
+
+
+async def test_healthz_answers_within_a_second_while_prometheus_hangs(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> None:
+    """Prometheus is probed in the background: /healthz reports its last answer and age, at once."""
+    import aiohttp
+
+    with hanging_port() as prometheus_port:
+        settings = bot_settings(database_url, standin, prometheus_url=f"http://127.0.0.1:{prometheus_port}")
+        async with (
+            running_bot(settings, app_config, standin.workspace) as bot,
+            aiohttp.ClientSession() as http,
+        ):
+
+            async def healthz() -> dict:  # type: ignore[type-arg]
+                started = time.monotonic()
+                async with http.get(f"{bot.url}/healthz") as response:
+                    report = await response.json()
+                assert time.monotonic() - started < 1, report
+                assert response.status == 200 and report["status"] == "degraded"
+                assert report["checks"]["database"] == {"ok": True} and report["checks"]["slack"]["ok"]
+                return report  # type: ignore[no-any-return]
+
+            first = (await healthz())["checks"]["prometheus"]
+            assert first["ok"] is False and "still probing" in first["error"]
+
+            async def answered() -> dict | None:  # type: ignore[type-arg]
+                prometheus = (await healthz())["checks"]["prometheus"]
+                return prometheus if "checked_seconds_ago" in prometheus else None
+
+            prometheus = await eventually(answered, timeout=15, interval=0.2)
+    assert prometheus["error"].startswith("Prometheus unreachable (no answer within")
+    assert prometheus["configured"] is True and 0 <= prometheus["checked_seconds_ago"] < 15

@@ -117,3 +117,7 @@ async def test_well_formed_requests_still_work(bot: BotUnderTest) -> None:
     assert response.status == 200 and "/incident" in response.body
     event = await bot.driver.url_verification("challenge-123")
     assert event.status == 200 and json.loads(event.body)["challenge"] == "challenge-123"
+    probe = await bot.driver.raw(b"ssl_check=1&token=x", {"Content-Type": FORM})
+    assert probe.status == 200  # Slack's certificate check
+    empty = await bot.driver.raw(b"", {"Content-Type": FORM, **bot.driver.signed_headers(b"")})
+    assert empty.status in (200, 400, 404)  # nothing to do, never a 500

@@ -2,13 +2,16 @@
 
 - `asyncio.create_subprocess_exec` with the argv from `bot.runbooks.params.argv`: no shell ever parses it.
 - stdin is /dev/null (nothing can wait for input); stderr is merged into stdout, in order.
-- `start_new_session=True`: the command leads a new session and process group, so everything it starts
-  (pipelines, children, double-forked grandchildren) can be signalled at once with `killpg`.
-- On timeout the whole group gets SIGTERM, then SIGKILL after `TERM_GRACE`; when the program exits on its
-  own, whatever it left running in its group is stopped the same way. Afterwards nothing of the group is left,
-  zombies included (we reap those that were re-parented to us, as happens when the bot is PID 1 in a
-  container; init reaps the others). A process that leaves the group on purpose (`setsid`) escapes this;
-  containing that takes a cgroup.
+- Every command runs under a small supervisor (`bot/runbooks/supervise.py`) that is a child subreaper
+  (`prctl(PR_SET_CHILD_SUBREAPER)`): whatever the command starts stays below it, even a process that left
+  the command's session with `setsid` or was double-forked, because orphans are re-parented to the nearest
+  subreaper instead of to init. When the command exits, or at the timeout, the supervisor stops every
+  descendant (SIGTERM, then SIGKILL after half of `TERM_GRACE`), reaps them, and exits the way the command
+  did. (A cgroup would do the same, but needs a delegated cgroup v2 subtree few deployments grant; the
+  subreaper needs no privilege.)
+- The command itself leads a new session and process group; the supervisor leads another, which gets
+  SIGTERM at the timeout and SIGKILL after `TERM_GRACE` if the supervisor has not finished by then.
+  Afterwards nothing is left, zombies included (we reap those re-parented to us when the bot is PID 1).
 - Output is read incrementally and only `max_output_bytes` are kept: the first half and the last half,
   with a "… N bytes omitted …" marker between them; the rest is counted and dropped, so a command printing
   50 MB never holds more than that (plus one 64 KiB read) in memory.
@@ -22,11 +25,14 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from bot.runbooks.fields import ALWAYS_PASSED_ENV, CREDENTIAL_NAME, OWN_SETTINGS
 from bot.runbooks.schema import Step
@@ -62,18 +68,52 @@ _SHAPES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), REDACTED),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),  # AWS access key ids
     (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE), rf"\1 {REDACTED}"),
-    # user:password@ in URLs (postgres://app:s3cret@db/…)
-    (re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(@)"), rf"\1{REDACTED}\2"),
+    # user:password@ in URLs (postgres://app:s3cret@db/…), and a long token as the user (https://TOKEN@host)
+    (re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s:/@]*:)[^\s@/]+(@)"), rf"\1{REDACTED}\2"),
+    (re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]{0,31}://)[^\s:/@]{16,}(@)"), rf"\1{REDACTED}\2"),
+    # Authorization / Proxy-Authorization headers, whatever the scheme (the scheme word is kept)
+    (
+        re.compile(
+            r"""(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:[A-Za-z0-9-]+ +)?)[^\s'"][^\r\n'"]*""", re.I
+        ),
+        rf"\1{REDACTED}",
+    ),
+    # aws_secret_access_key  wJalr…, db_password hunter2: a compound secret-looking name, then spaces
+    (
+        re.compile(
+            r"((?<=[A-Za-z0-9])[_.-]"  # only the name's end is matched: linear on any input
+            r"(?:password|passwd|pass|pwd|token|secret|key|passphrase|credentials?)"
+            r"""["']?[ \t]+["']?)(?![=:\[])[^\s"'&,;]+""",
+            re.IGNORECASE,
+        ),
+        rf"\1{REDACTED}",
+    ),
     # password=…, "token": "…", client_secret: …, api_key=…
     (
         re.compile(
-            r"((?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key)"
+            r"((?:password|passwd|pwd|token|secret|api[_-]?key|access[_-]?key|private[_-]?key|signature"
+            r"|\b[A-Za-z0-9]+_pass\b|credentials?)"
             r"""[A-Za-z0-9_-]*["']?\s*[=:]\s*["']?)[^\s"'&,;]+""",
             re.IGNORECASE,
         ),
         rf"\1{REDACTED}",
     ),
 ]
+
+
+SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|AUTH"
+    r"|(?:^|_)(?:PASS|PWD|KEY)$",
+    re.IGNORECASE,
+)
+"""Environment names whose values are treated as secrets (DB_PASS, *_PASSWORD, *_SECRET, *_TOKEN, *_KEY…),
+whether or not `runbooks.secret_env` lists them."""
+
+
+def secret_values(*environs: Mapping[str, str]) -> list[str]:
+    """The values of every variable whose name looks secret: redacted from what a step prints, even when
+    nobody listed the name (a step that cats a config file, or prints its own environment)."""
+    return [value for environ in environs for name, value in environ.items() if SECRET_NAME.search(name)]
 
 
 class Redactor:
@@ -266,8 +306,41 @@ async def _stop_group(proc: asyncio.subprocess.Process, pgid: int, grace: float)
 def _close(proc: asyncio.subprocess.Process) -> None:
     """Close the pipes even when something outside the group still holds their other end."""
     transport = getattr(proc, "_transport", None)
-    if transport is not None:
+    if transport is None:
+        return
+    if proc.returncode is not None:
         transport.close()
+        return
+    # Still running (the step was cancelled): closing the transport would SIGKILL the supervisor before
+    # it has killed what is below it; close only the pipes, and let it finish and be reaped by asyncio.
+    for fd in (0, 1, 2):
+        pipe = transport.get_pipe_transport(fd)
+        if pipe is not None:
+            pipe.close()
+
+
+SUPERVISOR = str(Path(__file__).with_name("supervise.py"))
+
+
+def _cannot_start(argv: list[str], cwd: str | None, env: Mapping[str, str]) -> str | None:
+    """Why `argv` cannot start, found before the supervisor is (it would only see an exit code)."""
+    if cwd is not None and not os.path.isdir(cwd):
+        return f"working directory {cwd} does not exist or is not a directory"
+    program = argv[0]
+    if "/" in program:
+        path = program if os.path.isabs(program) or cwd is None else os.path.join(cwd, program)
+        if not os.path.exists(path):
+            return f"{program}: not found (is it installed, and on PATH?)"
+        if os.path.isdir(path) or not os.access(path, os.X_OK):
+            return f"{program}: permission denied (not executable)"
+        return None
+    search = env.get("PATH", os.defpath)
+    if shutil.which(program, path=search) is not None:
+        return None
+    for folder in search.split(os.pathsep):
+        if os.path.isfile(os.path.join(folder or ".", program)):
+            return f"{program}: permission denied (not executable)"
+    return f"{program}: not found (is it installed, and on PATH?)"
 
 
 def _start_error(argv: list[str], cwd: str | None, exc: OSError) -> str:
@@ -293,8 +366,18 @@ async def run_command(
     if not argv:
         raise ValueError("argv must not be empty")
     started = time.monotonic()
+    problem = _cannot_start(argv, cwd, env)
+    if problem is not None:
+        return CommandResult(
+            None, False, timedelta(seconds=time.monotonic() - started), "", 0, False, problem
+        )
     try:
         proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-I",  # the supervisor imports only the standard library; no PYTHON* variable changes that
+            SUPERVISOR,
+            str(TERM_GRACE / 2),
+            "--",
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -307,7 +390,7 @@ async def run_command(
     except (OSError, ValueError) as exc:
         error = _start_error(argv, cwd, exc) if isinstance(exc, OSError) else f"cannot start: {exc}"
         return CommandResult(None, False, timedelta(seconds=time.monotonic() - started), "", 0, False, error)
-    pgid = proc.pid  # start_new_session: the program leads its own session and process group
+    pgid = proc.pid  # start_new_session: the supervisor leads its own session and process group
     out = _Output(max_output_bytes)
     assert proc.stdout is not None
     reader = asyncio.create_task(_pump(proc.stdout, out))
@@ -328,7 +411,9 @@ async def run_command(
         await _stop_group(proc, pgid, TERM_GRACE)
         await asyncio.wait({reader}, timeout=_DRAIN)
     except BaseException:
-        _signal(pgid, signal.SIGKILL)  # cancelled (e.g. the bot is stopping): leave nothing running
+        # Cancelled (the bot is stopping): the supervisor SIGKILLs everything below it at once and exits.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(proc.pid, signal.SIGUSR1)
         raise
     finally:
         if not reader.done():

@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -29,8 +29,9 @@ from bot.runbooks.files import configured_runbooks
 from bot.runbooks.store import RunbookStore
 from bot.server import inflight
 from bot.server.gauges import current_gauges
+from bot.server.health import BackgroundProbe
 from bot.server.provider_webhooks import add_provider_routes
-from bot.server.slack_http import Refused, SlackGate
+from bot.server.slack_http import MAX_AGE_SECONDS, SIGNED_PREFIX, Refused, SlackGate
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _SLACK_CHECK_TTL = 30.0
 SHUTDOWN_GRACE_SECONDS = 8.0
+FORGET_EVERY = 500
 
 
 @dataclass
@@ -75,15 +77,22 @@ class Runtime:
     postmortems: Postmortems
     socket: AsyncSocketModeHandler | None = None
     """The Socket Mode connection, when SLACK_APP_TOKEN is set and `serve` runs."""
+    prometheus_probe: BackgroundProbe | None = None
+    requests_seen: int = 0
+    """Asks Prometheus in the background, so /healthz never waits for it."""
     _slack_check: tuple[float, str | None] = field(default=(0.0, None))
 
     def start(self) -> None:
-        """Background work: the durable-timer worker (escalations, reminders, queued jobs)."""
+        """Background work: the durable-timer worker (escalations, reminders, queued jobs), the probes."""
         self.scheduler.start()
+        if self.prometheus_probe is not None:
+            self.prometheus_probe.start()
 
     async def close(self) -> None:
         """Finish acked work and the timer being fired, within Docker's default 10 s stop timeout."""
         await asyncio.gather(inflight.drain(SHUTDOWN_GRACE_SECONDS), self.scheduler.stop())
+        if self.prometheus_probe is not None:
+            await self.prometheus_probe.close()
         for provider in self.paging.providers:
             await provider.close()
         if self.prometheus is not None:
@@ -102,25 +111,28 @@ class Runtime:
             error = "the Socket Mode connection to Slack is down (reconnecting)"
         return error
 
-    async def _prometheus_error(self) -> str | None:
-        return await self.prometheus.ping() if self.prometheus else None
+    async def _prometheus_check(self) -> dict[str, Any]:
+        if self.prometheus_probe is None:
+            return _check(None, configured=False)
+        return {**await self.prometheus_probe.report(), "configured": True}
 
     async def health(self) -> dict[str, Any]:
         """`unhealthy` when the database is gone (nothing can be recorded), `degraded` when Slack is.
 
-        The checks run side by side: one after another, a hanging Slack (3 s) and Prometheus (3.5 s)
-        would outlast the Docker health check's 4 s and get a merely degraded bot restarted."""
-        database_error, slack_error, prometheus_error = await asyncio.gather(
-            db.ping(self.engine), self._slack_error(), self._prometheus_error()
+        The checks run side by side: one after another, a hanging Slack (3 s) and database would outlast
+        the Docker health check's 4 s and get a merely degraded bot restarted. Prometheus is asked in the
+        background (`BackgroundProbe`): its last answer and age are reported at once."""
+        database_error, slack_error, prometheus = await asyncio.gather(
+            db.ping(self.engine), self._slack_error(), self._prometheus_check()
         )
         checks = {
             "database": _check(database_error),
             "slack": _check(slack_error),
-            "prometheus": _check(prometheus_error, configured=self.prometheus is not None),
+            "prometheus": prometheus,
         }
         if database_error:
             status = "unhealthy"
-        elif slack_error or prometheus_error:
+        elif slack_error or not prometheus["ok"]:
             status = "degraded"
         else:
             status = "healthy"
@@ -223,6 +235,7 @@ async def build_runtime(
         alerts=alerts,
         actions=actions,
         postmortems=postmortems,
+        prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 
 
@@ -242,6 +255,12 @@ def _request_kind(body: str) -> str:
 
 
 async def _seen_before(runtime: Runtime, key: str) -> bool:
+    """The replay claim of a signed request; every `FORGET_EVERY` requests, claims older than a
+    signature can be valid are deleted, so the table holds about ten minutes of requests."""
+    runtime.requests_seen += 1
+    if runtime.requests_seen % FORGET_EVERY == 0:
+        before = utcnow() - timedelta(seconds=2 * MAX_AGE_SECONDS)
+        await runtime.incidents.store.forget_claims(SIGNED_PREFIX, before)
     return not await runtime.incidents.claim(key)
 
 

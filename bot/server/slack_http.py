@@ -27,6 +27,8 @@ MAX_AGE_SECONDS = 5 * 60
 MAX_DEPTH = 64
 """Slack's deepest payloads (a modal's state inside a view inside a block action) nest about 12 deep."""
 MAX_TIMESTAMP_DIGITS = 12
+SIGNED_PREFIX = "signed:"
+"""Replay claims: the signature of each signed request acted on."""
 
 
 class Refused(Exception):
@@ -119,8 +121,11 @@ class SlackGate:
 
     async def check(self, raw: bytes, headers: Any) -> bool:
         """True when Bolt should handle the request; False for an identical signed request seen again
-        within the five minutes a signature is valid (answered 200 and not acted on: a replay).
+        within the five minutes a signature is valid (answered 200 and not acted on: a replay) and for
+        Slack's `ssl_check` probe.
         Raises `Refused` for 401 and 400."""
+        if raw.startswith(b"ssl_check=1"):
+            return False  # Slack's certificate probe: answered 200 and not acted on, signed or not
         timestamp = headers.get("X-Slack-Request-Timestamp")
         signature = headers.get("X-Slack-Signature")
         if self.secret is not None:
@@ -132,7 +137,7 @@ class SlackGate:
         if self.secret is None or not signature:
             return True
         try:
-            if await self.seen_before(f"signed:{signature}"):
+            if await self.seen_before(f"{SIGNED_PREFIX}{signature}"):
                 log.info("ignored a replayed Slack request (identical bytes and signature)")
                 return False
         except Exception as exc:  # the database is away: let Bolt try, /healthz says what is wrong

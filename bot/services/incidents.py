@@ -449,9 +449,9 @@ class IncidentService:
 
     async def reopen(self, incident_id: int, actor: str) -> Outcome:
         incident = await self.get(incident_id)
-        if incident.status != self.config.resolved_status:
-            raise DomainError(f"{incident.reference} is not resolved.")
         async with self._first(incident.reference, incident, EventKind.REOPENED, verb="reopened"):
+            if incident.status != self.config.resolved_status:
+                raise AlreadySo(f"{incident.reference} is not resolved.")
             incident = await self.store.change(
                 incident_id,
                 self.now(),

@@ -408,7 +408,18 @@ class Paging(IncidentHooks):
         return await self.acknowledge(await self._incident_of_page(page_id), user)
 
     async def escalate_page(self, page_id: int, user: str) -> str:
-        return await self.escalate_now(await self._incident_of_page(page_id), user)
+        """A page's Escalate button escalates once (a double click, or two people on one page, would
+        otherwise skip two steps); the unique key of the page's escalation decides who was first."""
+        incident_id = await self._incident_of_page(page_id)
+        earlier = await self.incidents.first(f"escalated-from-page:{page_id}", user, self.now())
+        if earlier is not None:
+            incident = await self.incidents.require(incident_id)
+            by = f" by {who(earlier[0])}" if earlier[0] else ""
+            return (
+                f"{incident.reference} was already escalated from this page{by} at "
+                f"{earlier[1].astimezone(self.config.zone):%H:%M}."
+            )
+        return await self.escalate_now(incident_id, user)
 
     async def acknowledge_key(self, key: str, user: str, via: str) -> str | None:
         """A provider said someone acknowledged there (PagerDuty / Opsgenie webhook)."""

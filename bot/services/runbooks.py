@@ -18,7 +18,7 @@ from bot.domain import DomainError, EventKind, Incident, already_done
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
 from bot.runbooks import messages as ui
-from bot.runbooks.execute import Redactor, run_command, step_env
+from bot.runbooks.execute import Redactor, run_command, secret_values, step_env
 from bot.runbooks.params import argv, preview, resolve_params
 from bot.runbooks.probes import run_check, run_http
 from bot.runbooks.schema import SECTIONS, Runbook, Step
@@ -306,7 +306,7 @@ class RunbookService:
         secrets = [os.environ.get(name, "") for name in secret_names] + [
             value for name, value in step.env.items() if name in secret_names
         ]
-        redact = Redactor(secrets)
+        redact = Redactor([*secrets, *secret_values(os.environ, step.env)])
         if step.kind == "command":
             outcome = await run_command(
                 argv(step, params),

@@ -23,7 +23,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import CursorResult, event, text
+from sqlalchemy import CursorResult, delete, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -240,6 +240,14 @@ async def first(
         return None
     row = await session.get(FirstRow, _delivery_key(key))
     return (row.actor, row.at) if row else (None, now)
+
+
+async def forget_claims(session: AsyncSession, prefix: str, before: datetime) -> int:
+    statement = delete(DeliveryRow).where(
+        DeliveryRow.key.startswith(prefix, autoescape=True), DeliveryRow.created_at < before
+    )
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount
 
 
 def dialect_insert(dialect: str) -> Callable[..., postgresql.Insert | sqlite.Insert]:

@@ -326,6 +326,11 @@ class IncidentStore(db.Store):
         async with self._tx() as session:
             return await db.first(session, key, actor, now)
 
+    async def forget_claims(self, prefix: str, before: datetime) -> int:
+        """Delete claims of `prefix` made before `before` (bookkeeping that has done its job)."""
+        async with self._tx() as session:
+            return await db.forget_claims(session, prefix, before)
+
     async def claim(self, key: str) -> bool:
         """True the first time `key` is seen by any replica; False for Slack's retries of it."""
         async with self._tx() as session:
