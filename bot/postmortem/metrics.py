@@ -22,6 +22,9 @@ from typing import Any
 
 from bot.domain import EventKind, Incident, TimelineEvent
 
+TIME_KINDS = (EventKind.ALERT_RECEIVED, EventKind.PAGE_ACKED, EventKind.STATUS_CHANGED, EventKind.RESOLVED)
+"""The only events the response times are read from (reports ask the store for these alone)."""
+
 
 @dataclass(frozen=True)
 class ResponseTimes:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.postmortem.metrics import TIME_KINDS
 from bot.postmortem.report_figures import Report, build_report
 from bot.postmortem.report_render import render_csv, render_json, render_markdown
 from bot.postmortem.report_settings import ReportConfig
@@ -34,12 +35,12 @@ async def load_report(
     until: datetime,
     now: datetime,
 ) -> Report:
-    """Read what the report needs (incidents of the window and of the repeat look-back, their timelines
-    in one query, post-mortems, action items) and compute it."""
+    """Read what the report needs (incidents of the window and of the repeat look-back, the events its
+    figures are made of in one query, post-mortems, action items) and compute it."""
     section = report_config(config)
     store = IncidentStore(sessions)
     incidents = await store.declared_between(since - section.repeat_window, until)
-    events = await store.timelines([i.id for i in incidents])
+    events = await store.timelines([i.id for i in incidents], TIME_KINDS)  # the figures' events only
     postmortems = await PostmortemStore(sessions).everything()
     items = await ActionItemStore(sessions).everything()
     return build_report(incidents, events, postmortems, items, config, section, since, until, now)

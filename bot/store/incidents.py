@@ -117,7 +117,9 @@ class IncidentStore(db.Store):
         async with self.sessions() as session:
             rows = (
                 await session.scalars(
-                    select(IncidentRow).where(IncidentRow.status != final_status).order_by(IncidentRow.id)
+                    select(IncidentRow)
+                    .where(IncidentRow.resolved_at.is_(None), IncidentRow.status != final_status)
+                    .order_by(IncidentRow.id)
                 )
             ).all()
             roles = await _roles(session, [row.id for row in rows])
@@ -303,8 +305,11 @@ class IncidentStore(db.Store):
             holders = _holders(assignments.all())
             return [_incident(row, holders.get(row.id, {})) for row in rows]
 
-    async def timelines(self, incident_ids: Sequence[int]) -> dict[int, list[TimelineEvent]]:
-        """The timelines of many incidents in one query (one per `_IDS_PER_QUERY` ids), each in time order.
+    async def timelines(
+        self, incident_ids: Sequence[int], kinds: Sequence[EventKind] | None = None
+    ) -> dict[int, list[TimelineEvent]]:
+        """The timelines of many incidents in one query (one per `_IDS_PER_QUERY` ids), each in time order;
+        with `kinds`, only events of those kinds (a report reads what its figures need, not the chatter).
 
         Every id asked for is a key of the answer, with an empty list when it has no events.
         """
@@ -312,10 +317,13 @@ class IncidentStore(db.Store):
         found: dict[int, list[TimelineEvent]] = {incident_id: [] for incident_id in wanted}
         async with self.sessions() as session:
             for chunk in range(0, len(wanted), _IDS_PER_QUERY):
+                query = select(TimelineEventRow).where(
+                    TimelineEventRow.incident_id.in_(wanted[chunk : chunk + _IDS_PER_QUERY])
+                )
+                if kinds is not None:
+                    query = query.where(TimelineEventRow.kind.in_([str(kind) for kind in kinds]))
                 rows = await session.scalars(
-                    select(TimelineEventRow)
-                    .where(TimelineEventRow.incident_id.in_(wanted[chunk : chunk + _IDS_PER_QUERY]))
-                    .order_by(TimelineEventRow.occurred_at, TimelineEventRow.id)
+                    query.order_by(TimelineEventRow.occurred_at, TimelineEventRow.id)
                 )
                 for row in rows.all():
                     found[row.incident_id].append(_event(row))

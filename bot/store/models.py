@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -77,6 +78,17 @@ class IncidentRow(Base):
     source_permalink: Mapped[str | None] = mapped_column(String(500))
     last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_update_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # Open incidents are a handful among years of resolved ones: a partial index holds only them.
+        Index(
+            "ix_incidents_open",
+            "id",
+            sqlite_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL"),
+        ),
+        Index("ix_incidents_created_at", "created_at"),
+    )
 
 
 class RoleAssignmentRow(Base):
