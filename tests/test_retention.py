@@ -12,7 +12,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import AppConfig
 from bot.domain import DeclareRequest, EventKind
+from bot.standin import RunningStandin
 from bot.store import IncidentStore, NewEvent
 from bot.store.models import AlertGroupRow, DeliveryRow, TimelineEventRow, TimerRow
 from tests.fixtures_bot import ALICE, EXAMPLE_CONFIG
@@ -76,3 +78,26 @@ async def test_prune_removes_old_bookkeeping_and_keeps_the_record(
     assert await count(sessions, AlertGroupRow) == 0
     assert await count(sessions, TimelineEventRow) == events  # the record stays
     assert await store.get(incident.id) is not None
+
+
+async def test_serving_prunes_once_an_hour_on_the_durable_timers(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> None:
+    from bot.services.housekeeping import PRUNE
+    from tests.fixtures_bot import Clock, bot_settings, running_bot
+
+    clock = Clock(NOW)
+    async with running_bot(bot_settings(database_url, standin), app_config, standin.workspace, clock) as bot:
+        runtime = bot.runtime
+        await runtime.housekeeping.start()
+        await runtime.housekeeping.start()  # a second replica starting: still one prune an hour
+        [due] = [t.due_at for t in await runtime.scheduler.store.pending(kind=PRUNE)]
+        assert due > NOW and due - NOW <= timedelta(hours=1) and due.minute == 0
+        async with runtime.incidents.store.sessions() as session, session.begin():
+            session.add(DeliveryRow(key="slack:stale", created_at=NOW - timedelta(days=30)))
+        clock.advance(hours=1)
+        await runtime.scheduler.run_due()
+        async with runtime.incidents.store.sessions() as session:
+            assert "slack:stale" not in list(await session.scalars(select(DeliveryRow.key)))
+        [following] = [t.due_at for t in await runtime.scheduler.store.pending(kind=PRUNE)]
+        assert following == due + timedelta(hours=1)

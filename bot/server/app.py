@@ -75,6 +75,7 @@ class Runtime:
     alerts: AlertService
     actions: ActionItems
     postmortems: Postmortems
+    housekeeping: Housekeeping
     socket: AsyncSocketModeHandler | None = None
     """The Socket Mode connection, when SLACK_APP_TOKEN is set and `serve` runs."""
     prometheus_probe: BackgroundProbe | None = None
@@ -155,7 +156,7 @@ async def build_runtime(
     sessions = db.make_sessionmaker(engine)
     store = IncidentStore(sessions)
     scheduler = Scheduler(TimerStore(sessions), now)
-    await Housekeeping(sessions, config.retention, scheduler, now).start()
+    housekeeping = Housekeeping(sessions, config.retention, scheduler, now)
     prometheus = (
         PrometheusClient(settings.prometheus_url, **settings.prometheus_client_options())
         if settings.prometheus_url
@@ -235,6 +236,7 @@ async def build_runtime(
         alerts=alerts,
         actions=actions,
         postmortems=postmortems,
+        housekeeping=housekeeping,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 
@@ -370,6 +372,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     socket_handler: AsyncSocketModeHandler | None = None
     runtime.start()
     try:
+        await runtime.housekeeping.start()  # hourly pruning, in a serving process only
         site = web.TCPSite(runner, runtime.settings.host, runtime.settings.port)
         await site.start()
         if runtime.settings.socket_mode:

@@ -69,7 +69,7 @@ class BackgroundProbe:
             waited = self.clock() - self._started
             return {
                 "ok": False,
-                "error": f"{self.name} unreachable (no answer within {waited:.1f} s so far; still probing)",
+                "error": f"{self.name} slow (no answer within {waited:.1f} s so far; still probing)",
             }
         at, error = self.last
         age = round(self.clock() - at, 1)
