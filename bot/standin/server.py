@@ -330,7 +330,7 @@ async def start_standin(
     """Serve the stand-in on `host:port` (an ephemeral port by default), loopback only unless told."""
     ws = workspace if workspace is not None else Workspace()
     app = create_standin_app(ws)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)  # a hung call must not hold it
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
