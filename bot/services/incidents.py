@@ -103,10 +103,12 @@ class IncidentService:
         await self._report_problems(outcome)
         return outcome
 
-    async def _channel_ready(self, outcome: Outcome, with_set_up: bool) -> None:
+    async def _channel_ready(self, outcome: Outcome, with_set_up: bool, late: bool = False) -> None:
         await self._run_hooks(outcome, "declared", before_channel=False)
         if with_set_up:
             await self._set_up(outcome)
+        if late:
+            await self._run_hooks(outcome, "channel_created")
 
     async def _set_up(self, outcome: Outcome) -> None:
         await self._run_hooks(outcome, "set_up")

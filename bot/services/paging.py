@@ -62,6 +62,7 @@ class Paging(IncidentHooks):
     steps: ClassVar[dict[Change, str]] = {
         "declared": "start the escalation policy",
         "set_up": "tell the paging providers",
+        "channel_created": "show the channel in the pages",
         "severity_changed": "start the escalation policy",
         "resolved": "close the pages",
         "reopened": "restart the escalation policy",
@@ -103,6 +104,17 @@ class Paging(IncidentHooks):
     async def set_up(self, incident: Incident) -> None:
         if self.policy(incident.severity):
             await self._providers(incident, "trigger")
+
+    async def channel_created(self, incident: Incident) -> None:
+        """A page sent before the channel existed said "no channel yet": it shows the channel now."""
+        for page in await self.store.pages(incident.id):
+            if page.status == "sent" and page.provider == "slack" and page.channel and page.ts:
+                try:
+                    await self.slack.update(
+                        page.channel, page.ts, page_dm(incident, page.reason, page.id, self.config)
+                    )
+                except SlackFailure as failure:
+                    log.info("could not show the channel in page %s: %s", page.id, failure)
 
     async def _start(self, incident: Incident) -> bool:
         first = self._step_timer(incident.id, Position(0, 0), self.now())

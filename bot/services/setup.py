@@ -76,7 +76,7 @@ class IncidentSetup:
         now: Callable[[], datetime],
         scheduler: Scheduler | None,
         step: Step,
-        channel_ready: Callable[[Outcome, bool], Awaitable[None]],
+        channel_ready: Callable[[Outcome, bool, bool], Awaitable[None]],
         set_up: Callable[[Outcome], Awaitable[None]],
     ) -> None:
         self.config = config
@@ -129,7 +129,7 @@ class IncidentSetup:
         if on_ready is not None:
             await on_ready(outcome)
         if made:
-            await self.channel_ready(outcome, True)
+            await self.channel_ready(outcome, True, False)
             await self._done(incident.id)
         else:
             await self.set_up(outcome)
@@ -225,8 +225,7 @@ class IncidentSetup:
             steps.append(self.step(outcome, "announce the incident", "Tell it by hand.", self.announce))
         await asyncio.gather(*steps)
         outcome.incident = await self.store.require(incident.id)
-        if steps:
-            await self.channel_ready(outcome, False)
+        await self.channel_ready(outcome, False, late)
         if late:
             await self._tell_declarer(
                 outcome.incident,
