@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import commands
 from bot.config import AppConfig, Settings, config_relative
 from bot.integrations.pagers import build_providers
-from bot.integrations.slack import SlackGateway, make_client, slack_error_of
+from bot.integrations.slack import Budget, SlackGateway, make_client, slack_error_of
 from bot.metrics import Metrics
 from bot.oncall.store import PagingStore
 from bot.postmortem.store import ActionItemStore, PostmortemStore
@@ -136,6 +136,8 @@ async def build_runtime(
     engine = db.make_engine(settings.database_url)
     metrics = Metrics()
     slack = SlackGateway(client)
+    count, seconds = settings.channel_budget()
+    slack.budgets["conversations.create"] = Budget(count, seconds + 1)  # a second of margin
     templates = Templates(config)
     sessions = db.make_sessionmaker(engine)
     store = IncidentStore(sessions)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Args = dict[str, Any]
+ANY_METHOD = "*"
+"""`Workspace.delay("*", 0.15)`: every Web API call takes 150 ms, like a distant Slack."""
 HANG_SECONDS = 3600.0
 """A hang: longer than any client waits."""
 
@@ -31,7 +33,7 @@ class Delay:
     when: Callable[[Args], bool] | None = None
 
     def matches(self, method: str, args: Args) -> bool:
-        return self.method == method and (self.when is None or bool(self.when(args)))
+        return self.method in (method, ANY_METHOD) and (self.when is None or bool(self.when(args)))
 
 
 @dataclass(frozen=True)
