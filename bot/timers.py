@@ -49,6 +49,8 @@ CONCURRENCY = 8
 
 PAGE_PRIORITY = 0
 """Pages and escalation steps: the reason the bot exists."""
+RECORD_PRIORITY = 5
+"""Recording an incident an alert declared (and starting its paging): a page needs the record."""
 SETUP_PRIORITY = 10
 """Setting up a SEV1's channel; a SEVn's is `setup_priority(n - 1)`."""
 LATER_PRIORITY = 80

@@ -54,12 +54,20 @@ from bot.services.incidents import IncidentService, utcnow
 from bot.services.setup import CHANNEL_RETRY_FOR
 from bot.store import NewEvent
 from bot.store.models import AlertGroupRow
-from bot.timers import MAX_ATTEMPTS, RetryLater, Scheduler, Timer, add_timer, setup_priority
+from bot.timers import (
+    MAX_ATTEMPTS,
+    RECORD_PRIORITY,
+    RetryLater,
+    Scheduler,
+    Timer,
+    add_timer,
+    setup_priority,
+)
 
 log = logging.getLogger(__name__)
 
 POST_STEP = "post the alert"
-CHANNEL_WAIT = timedelta(seconds=3)
+CHANNEL_WAIT = timedelta(seconds=5)
 """How long an alert for an incident whose channel is still being set up waits before it looks again."""
 
 
@@ -155,7 +163,10 @@ class AlertService:
         return state, change, queued
 
     def _priority(self, job: Job) -> int:
-        """An alert job declares or feeds an incident: it goes before the set-up of any less severe one."""
+        """A job that declares records an incident and starts its paging: right after pages, before any
+        set-up. The others feed an incident: before the set-up of any less severe one."""
+        if job.action == "declare" and job.change == "opened":
+            return RECORD_PRIORITY
         ids = [s.id for s in self.config.severities]
         severity = job.severity or ""
         return setup_priority(ids.index(severity) if severity in ids else len(ids))
