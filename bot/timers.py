@@ -204,6 +204,11 @@ class TimerStore(Store):
             result: CursorResult[Any] = await session.execute(statement)  # type: ignore[assignment]
             return result.rowcount == 1
 
+    async def has_key(self, key: str) -> bool:
+        """Whether a timer with `key` was ever added (pending, done or cancelled alike)."""
+        async with self.sessions() as session:
+            return await session.scalar(select(TimerRow.id).where(TimerRow.key == key)) is not None
+
     async def cancel_key_prefix(self, prefix: str) -> int:
         """Cancel the pending timers whose key starts with `prefix` (e.g. one action item's reminders)."""
         statement = update(TimerRow).where(TimerRow.status == PENDING, TimerRow.key.startswith(prefix))

@@ -181,6 +181,10 @@ class SlackGateway:
             return f"Slack unreachable at {self.client.base_url} ({type(exc).__name__}: {exc})"
         return None
 
+    def known_bot_user_id(self) -> str | None:
+        """The bot's user id if Slack has told it already; never a call (for database-only paths)."""
+        return self._bot_user_id
+
     async def bot_user_id(self) -> str:
         if self._bot_user_id is None:
             self._bot_user_id = str((await self._call("auth.test")).get("user_id", ""))

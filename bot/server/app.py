@@ -73,10 +73,19 @@ class Runtime:
     socket: AsyncSocketModeHandler | None = None
     """The Socket Mode connection, when SLACK_APP_TOKEN is set and `serve` runs."""
     _slack_check: tuple[float, str | None] = field(default=(0.0, None))
+    _warming: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Background work: the durable-timer worker (escalations, reminders, queued jobs)."""
+        """Background work: the durable-timer worker (escalations, reminders, queued jobs); and who the bot
+        is, asked once now so the first alert webhooks can record their incidents themselves."""
         self.scheduler.start()
+        self._warming = asyncio.create_task(self._warm_up(), name="incidentbot-warm-up")
+
+    async def _warm_up(self) -> None:
+        try:
+            await self.slack.bot_user_id()
+        except Exception as exc:  # Slack away at start: the first declare asks again
+            log.info("could not ask Slack who the bot is yet: %s", exc)
 
     async def close(self) -> None:
         """Finish acked work and the timer being fired, within Docker's default 10 s stop timeout."""
@@ -173,7 +182,15 @@ async def build_runtime(
     )
     incidents.hooks.append(postmortems)
     alerts = AlertService(
-        config, incidents, scheduler, sessions, slack, metrics, now, commander=paging.first_responder
+        config,
+        incidents,
+        scheduler,
+        sessions,
+        slack,
+        metrics,
+        now,
+        commander=paging.first_responder,
+        start_paging=paging.start_in,
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
 from bot.formatting import escape_mrkdwn, human_duration
@@ -115,6 +117,14 @@ class Paging(IncidentHooks):
                     )
                 except SlackFailure as failure:
                     log.info("could not show the channel in page %s: %s", page.id, failure)
+
+    async def start_in(self, session: AsyncSession, incident_id: int, severity: str, now: datetime) -> bool:
+        """Start the policy in the transaction that records the incident (an alert webhook): its first
+        page is due the moment that commits. The caller kicks the scheduler after the commit."""
+        if not self.policy(severity):
+            return False
+        first = self._step_timer(incident_id, Position(0, 0), now)
+        return await self.store.start_in(session, incident_id, severity, now, first)
 
     async def _start(self, incident: Incident) -> bool:
         first = self._step_timer(incident.id, Position(0, 0), self.now())

@@ -97,6 +97,10 @@ class IncidentSetup:
         ids = [s.id for s in self.config.severities]
         return setup_priority(ids.index(incident.severity) if incident.severity in ids else len(ids))
 
+    async def started(self, incident_id: int) -> bool:
+        """Whether a declare has begun this incident's set-up (its timer exists)."""
+        return self.scheduler is not None and await self.scheduler.store.has_key(setup_key(incident_id))
+
     # -- in the declare --------------------------------------------------------------------------------
     async def run(self, outcome: Outcome, on_ready: Progress | None) -> None:
         incident = outcome.incident
