@@ -105,24 +105,32 @@ async def run_targets(groups: int, args: argparse.Namespace) -> int:
                         async with session.post(url, data=body(run, name, sev[-1]), headers=headers) as r:
                             assert r.status == 200, await r.text()
 
+                    begun = datetime.now(UTC)
                     await asyncio.gather(*(one(name, sev) for name, sev in names))
                 started = time.time()
-                incidents = await wait_for_channels(bot.database_url, run, len(names), started, args)
+                incidents = await wait_for_channels(bot.database_url, begun, len(names), started, args)
                 return report(ws, names, sent_at, incidents, args, window)
         finally:
             await standin.close()
 
 
 async def wait_for_channels(
-    url: str, run: str, wanted: int, started: float, args: argparse.Namespace
+    url: str, begun: datetime, wanted: int, started: float, args: argparse.Namespace
 ) -> list[IncidentRow]:
+    """This run's incidents (declared since it began; earlier runs may share the database)."""
     engine = db.make_engine(url)
     sessions = db.make_sessionmaker(engine)
     try:
         while True:
             async with sessions() as session:
                 rows = list(
-                    (await session.scalars(select(IncidentRow).where(IncidentRow.title.like("Storm%")))).all()
+                    (
+                        await session.scalars(
+                            select(IncidentRow).where(
+                                IncidentRow.title.like("Storm%"), IncidentRow.created_at >= begun
+                            )
+                        )
+                    ).all()
                 )
             if len(rows) >= wanted and all(r.channel_id for r in rows):
                 return rows

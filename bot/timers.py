@@ -66,6 +66,10 @@ def setup_priority(rank: int) -> int:
 
 IN_WORKER: contextvars.ContextVar[bool] = contextvars.ContextVar("incidentbot_in_timer_worker", default=False)
 """True while a timer handler runs: code below it must not sleep on a rate limit (raise `RetryLater`)."""
+FIRING: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
+    "incidentbot_firing_timer", default=None
+)
+"""(timer id, priority) of the timer whose handler runs: a rate budget serves the most urgent first."""
 
 
 class RetryLater(Exception):
@@ -373,6 +377,7 @@ class Scheduler:
             log.error("timer %s: no handler for kind %s", timer.id, timer.kind)
             return
         token = IN_WORKER.set(True)
+        firing = FIRING.set((timer.id, timer.priority))
         try:
             await handler(timer)
         except RetryLater as later:
@@ -397,6 +402,7 @@ class Scheduler:
             return
         finally:
             IN_WORKER.reset(token)
+            FIRING.reset(firing)
         await self.store.finish(timer, self.worker, self.now())
 
     def start(self) -> None:
