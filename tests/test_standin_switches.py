@@ -38,6 +38,15 @@ async def test_a_delay_holds_only_the_matching_calls(standin: RunningStandin, wo
     assert time.monotonic() - started >= 0.3
 
 
+async def test_a_late_answer_acts_first(standin: RunningStandin, workspace: Workspace) -> None:
+    workspace.delay("chat.postMessage", 0.3, times=1, after=True)
+    answer = asyncio.create_task(call(standin, "chat.postMessage", channel="C0GENERAL0", text="done, late"))
+    await eventually(lambda: any(m.text == "done, late" for m in workspace.messages("C0GENERAL0")))
+    assert not answer.done()  # posted, but the client does not know yet
+    status, body, _ = await answer
+    assert (status, body["ok"]) == (200, True)
+
+
 async def test_every_method_can_be_slowed_at_once(standin: RunningStandin, workspace: Workspace) -> None:
     workspace.delay("*", 0.2)
     started = time.monotonic()

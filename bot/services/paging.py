@@ -201,6 +201,7 @@ class Paging(IncidentHooks):
             paged += await self._notify(
                 incident, target, f"step {index + 1} of the {escalation.policy} policy", step
             )
+        incident = await self.incidents.get(incident_id) or incident  # its channel may exist by now
         if paged:
             then_text = (
                 f"; next step in {human_duration(plan.wait)} unless acknowledged" if plan.resume else ""
