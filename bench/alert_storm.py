@@ -10,6 +10,9 @@ request answered 2xx, every notification counted on its group, exactly one incid
 Run: `.venv/bin/python bench/alert_storm.py` (SQLite in a temp dir), or with
 `--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test` for PostgreSQL (the bench migrates that
 database and leaves its tables in place; each run tags its groups, so earlier runs do not count).
+
+`--targets` runs the issue's storm instead (bench/storm_targets.py): 200 groups, 25 of them SEV1, against
+Slack's 20 channel creations a minute, and prints each target as measured / limit.
 """
 
 from __future__ import annotations
@@ -238,7 +241,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=3918)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds to wait for the jobs")
+    parser.add_argument("--targets", action="store_true", help="the SEV-mixed storm against 20 creates/min")
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="with --targets: the minute of Slack's limit / this"
+    )
     args = parser.parse_args()
+    if args.targets:
+        from storm_targets import run_targets
+
+        raise SystemExit(asyncio.run(run_targets(args.groups if args.groups != 100 else 200, args)))
     print_table(asyncio.run(run(args)), args)
 
 

@@ -49,6 +49,8 @@ CONCURRENCY = 8
 
 PAGE_PRIORITY = 0
 """Pages and escalation steps: the reason the bot exists."""
+RECORD_PRIORITY = 5
+"""Recording an incident an alert declared (and starting its paging): a page needs the record."""
 SETUP_PRIORITY = 10
 """Setting up a SEV1's channel; a SEVn's is `setup_priority(n - 1)`."""
 LATER_PRIORITY = 80
@@ -64,6 +66,10 @@ def setup_priority(rank: int) -> int:
 
 IN_WORKER: contextvars.ContextVar[bool] = contextvars.ContextVar("incidentbot_in_timer_worker", default=False)
 """True while a timer handler runs: code below it must not sleep on a rate limit (raise `RetryLater`)."""
+FIRING: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
+    "incidentbot_firing_timer", default=None
+)
+"""(timer id, priority) of the timer whose handler runs: a rate budget serves the most urgent first."""
 
 
 class RetryLater(Exception):
@@ -201,6 +207,11 @@ class TimerStore(Store):
         async with self._tx() as session:
             result: CursorResult[Any] = await session.execute(statement)  # type: ignore[assignment]
             return result.rowcount == 1
+
+    async def has_key(self, key: str) -> bool:
+        """Whether a timer with `key` was ever added (pending, done or cancelled alike)."""
+        async with self.sessions() as session:
+            return await session.scalar(select(TimerRow.id).where(TimerRow.key == key)) is not None
 
     async def cancel_key_prefix(self, prefix: str) -> int:
         """Cancel the pending timers whose key starts with `prefix` (e.g. one action item's reminders)."""
@@ -366,6 +377,7 @@ class Scheduler:
             log.error("timer %s: no handler for kind %s", timer.id, timer.kind)
             return
         token = IN_WORKER.set(True)
+        firing = FIRING.set((timer.id, timer.priority))
         try:
             await handler(timer)
         except RetryLater as later:
@@ -390,6 +402,7 @@ class Scheduler:
             return
         finally:
             IN_WORKER.reset(token)
+            FIRING.reset(firing)
         await self.store.finish(timer, self.worker, self.now())
 
     def start(self) -> None:

@@ -255,7 +255,9 @@ async def test_alertmanager_groups_become_incidents_with_the_alert_and_the_runbo
     assert "instance=a:9090" in post_text and "instance=b:9090" in post_text
     [api_post] = posts_with(bot, api.channel_id, FIRING)
     assert "<https://runbooks.example.org/high-latency|Runbook>" in api_post
-    [received] = await events(bot, checkout.id, EventKind.ALERT_RECEIVED)
+    [received] = await eventually(
+        lambda: events(bot, checkout.id, EventKind.ALERT_RECEIVED)
+    )  # after the post
     assert received.data["change"] == "opened" and received.data["alert"]["firing"] == 2
     # Recorded before it was announced: whoever sees the post can already read the event (no race).
     [posted] = [

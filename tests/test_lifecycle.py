@@ -19,6 +19,12 @@ async def latest_view(bot: BotUnderTest, user: str, callback_id: str) -> View:
     return await eventually(opened)
 
 
+def _pinned(bot: BotUnderTest, incident: Incident) -> bool:
+    """The summary is posted and pinned (the set-up's steps run side by side)."""
+    channel = bot.workspace.channels.get(incident.channel_id or "")
+    return channel is not None and incident.summary_ts in channel.pins
+
+
 async def declare(
     bot: BotUnderTest, title: str = "Checkout is down", user: str = ALICE, **values: object
 ) -> Incident:
@@ -43,7 +49,7 @@ async def declare(
             if (
                 incident.title == title
                 and incident.announcement_ts
-                and incident.summary_ts
+                and _pinned(bot, incident)
                 and incident.id not in before
             ):
                 return incident

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     port: int = 3000
     auto_migrate: bool = False
     log_level: str = "INFO"
+    slack_channel_budget: str = Field("20/60", pattern=r"^\d+/\d+(\.\d+)?$")
+    """Channel creations Slack allows per window ("count/seconds"; tier 2 is 20 a minute): the bot
+    spaces its own under it instead of meeting 429s."""
+
+    def channel_budget(self) -> tuple[int, float]:
+        count, seconds = self.slack_channel_budget.split("/")
+        return int(count), float(seconds)
 
     def prometheus_client_options(self) -> dict[str, Any]:
         """Headers and basic auth for `PrometheusClient`, from the three settings above."""

@@ -28,7 +28,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import Message
-from bot.timers import IN_WORKER, RetryLater
+from bot.timers import FIRING, IN_WORKER, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -105,17 +105,31 @@ class Budget:
         self.window_s = window_s
         self.sent: deque[float] = deque()
         self.blocked_until = 0.0
+        self.refused: dict[int, tuple[int, float]] = {}
+        """Timer id -> (priority, when) of the jobs refused and not served since: a slot that frees goes
+        to the most urgent of them, not to whichever less urgent job asks first."""
 
     def take(self) -> float | None:
         """None: go ahead (counted); else seconds until a call may go out."""
         now = time.monotonic()
         while self.sent and self.sent[0] <= now - self.window_s:
             self.sent.popleft()
+        for timer_id, (_, when) in list(self.refused.items()):
+            if when < now - self.window_s - 10:  # it gave up or went elsewhere
+                del self.refused[timer_id]
+        firing = FIRING.get()  # None: a person waits (a modal), the most urgent of all
+        timer_id, priority = firing if firing is not None else (0, -1)
+        ahead = any(p < priority for t, (p, _) in self.refused.items() if t != timer_id)
+        if now >= self.blocked_until and len(self.sent) < self.per_window and not ahead:
+            self.sent.append(now)
+            self.refused.pop(timer_id, None)
+            return None
+        if firing is not None:
+            self.refused[timer_id] = (priority, now)
         if now < self.blocked_until:
             return self.blocked_until - now
         if len(self.sent) < self.per_window:
-            self.sent.append(now)
-            return None
+            return 1.0  # a more urgent job is due for this slot; look again in a second
         return self.sent[0] + self.window_s - now
 
     def slack_said(self, retry_after: float) -> None:
@@ -180,6 +194,10 @@ class SlackGateway:
         except (aiohttp.ClientError, OSError) as exc:
             return f"Slack unreachable at {self.client.base_url} ({type(exc).__name__}: {exc})"
         return None
+
+    def known_bot_user_id(self) -> str | None:
+        """The bot's user id if Slack has told it already; never a call (for database-only paths)."""
+        return self._bot_user_id
 
     async def bot_user_id(self) -> str:
         if self._bot_user_id is None:

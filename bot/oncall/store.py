@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.oncall.escalation import Position
 from bot.store.db import Store, insert_new
@@ -105,6 +106,16 @@ class PagingStore(Store):
                 await first.add(session, now)
         except IntegrityError:
             return False
+        return True
+
+    async def start_in(
+        self, session: AsyncSession, incident_id: int, policy: str, now: datetime, first: NewTimer
+    ) -> bool:
+        """`start` inside the caller's transaction (the alert webhook that records the incident)."""
+        values = {"incident_id": incident_id, "policy": policy, "status": ACTIVE, "step": 0, "round": 0}
+        if not await insert_new(session, EscalationRow, "incident_id", **values, started_at=now):
+            return False
+        await first.add(session, now)
         return True
 
     async def get(self, incident_id: int) -> Escalation | None:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import commands
 from bot.config import AppConfig, Settings, config_relative
 from bot.integrations.pagers import build_providers
-from bot.integrations.slack import SlackGateway, make_client, slack_error_of
+from bot.integrations.slack import Budget, SlackGateway, make_client, slack_error_of
 from bot.metrics import Metrics
 from bot.oncall.store import PagingStore
 from bot.postmortem.git_publish import GitPublisher
@@ -79,15 +79,24 @@ class Runtime:
     socket: AsyncSocketModeHandler | None = None
     """The Socket Mode connection, when SLACK_APP_TOKEN is set and `serve` runs."""
     prometheus_probe: BackgroundProbe | None = None
-    requests_seen: int = 0
     """Asks Prometheus in the background, so /healthz never waits for it."""
+    requests_seen: int = 0
     _slack_check: tuple[float, str | None] = field(default=(0.0, None))
+    _warming: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Background work: the durable-timer worker (escalations, reminders, queued jobs), the probes."""
+        """Background work: the durable-timer worker (escalations, reminders, queued jobs), the probes; and
+        who the bot is, asked once now so the first alert webhooks can record their incidents themselves."""
         self.scheduler.start()
         if self.prometheus_probe is not None:
             self.prometheus_probe.start()
+        self._warming = asyncio.create_task(self._warm_up(), name="incidentbot-warm-up")
+
+    async def _warm_up(self) -> None:
+        try:
+            await self.slack.bot_user_id()
+        except Exception as exc:  # Slack away at start: the first declare asks again
+            log.info("could not ask Slack who the bot is yet: %s", exc)
 
     async def close(self) -> None:
         """Finish acked work and the timer being fired, within Docker's default 10 s stop timeout."""
@@ -152,6 +161,8 @@ async def build_runtime(
     engine = db.make_engine(settings.database_url)
     metrics = Metrics()
     slack = SlackGateway(client)
+    count, seconds = settings.channel_budget()
+    slack.budgets["conversations.create"] = Budget(count, seconds + 1)  # a second of margin
     templates = Templates(config)
     sessions = db.make_sessionmaker(engine)
     store = IncidentStore(sessions)
@@ -195,7 +206,15 @@ async def build_runtime(
     )
     incidents.hooks.append(postmortems)
     alerts = AlertService(
-        config, incidents, scheduler, sessions, slack, metrics, now, commander=paging.first_responder
+        config,
+        incidents,
+        scheduler,
+        sessions,
+        slack,
+        metrics,
+        now,
+        commander=paging.first_responder,
+        start_paging=paging.start_in,
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")

@@ -23,7 +23,7 @@ The group's row, the change rules and the job payload are in `alert_groups`; `Gr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.alerts.messages import Change, alert_message, declare_summary, digest
 from bot.alerts.routing import AlertmanagerConfig, Route, route, runbook_for
 from bot.alerts.webhook import Notification
-from bot.config import AppConfig
+from bot.config import COMMANDER_ROLE, AppConfig
 from bot.domain import DeclareRequest, DomainError, EventKind, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
@@ -54,12 +54,20 @@ from bot.services.incidents import IncidentService, utcnow
 from bot.services.setup import CHANNEL_RETRY_FOR
 from bot.store import NewEvent
 from bot.store.models import AlertGroupRow
-from bot.timers import MAX_ATTEMPTS, RetryLater, Scheduler, Timer, add_timer, setup_priority
+from bot.timers import (
+    MAX_ATTEMPTS,
+    RECORD_PRIORITY,
+    RetryLater,
+    Scheduler,
+    Timer,
+    add_timer,
+    setup_priority,
+)
 
 log = logging.getLogger(__name__)
 
 POST_STEP = "post the alert"
-CHANNEL_WAIT = timedelta(seconds=3)
+CHANNEL_WAIT = timedelta(seconds=5)
 """How long an alert for an incident whose channel is still being set up waits before it looks again."""
 
 
@@ -78,7 +86,10 @@ class AlertService:
         metrics: Metrics,
         now: Callable[[], datetime] = utcnow,
         commander: Callable[[str], str | None] | None = None,
+        start_paging: Callable[[AsyncSession, int, str, datetime], Awaitable[bool]] | None = None,
     ) -> None:
+        self.start_paging = start_paging
+        """Starts an incident's escalation in the webhook's commit that records it (Paging.start_in)."""
         self.commander = commander
         """Who commands an incident an alert declares (the first person its policy pages), if anyone."""
         self.config = config
@@ -146,6 +157,8 @@ class AlertService:
         if change is None:
             return state, None, False
         job = self._job(state, change, matched, notification, now)
+        if job.action == "declare" and change == "opened":
+            await self._record_incident(session, job, now)
         # Due from *after* the upsert, which waited for any earlier notification of the group to commit:
         # the worker, which runs due jobs in due-time order, then runs a group's jobs in commit order.
         due = max(now, self.now())
@@ -154,8 +167,29 @@ class AlertService:
         )
         return state, change, queued
 
+    async def _record_incident(self, session: AsyncSession, job: Job, now: datetime) -> None:
+        """Record the incident and start its paging in the webhook's own commit: in a storm of hundreds of
+        groups nobody waits for a job to be claimed before they are paged. The job sets it up later."""
+        reporter = self.slack.known_bot_user_id()
+        if reporter is None:  # before Slack has said who the bot is, the job declares as it always did
+            return
+        try:
+            request = self.incidents.validate_declare(self._request_as(job, reporter))
+        except DomainError as exc:
+            log.warning("alert group %s: the job will declare it (%s)", job.group_id, exc)
+            return
+        key = declare_key(job.group_id, job.episode)
+        incident_id = await self.incidents.store.create_in(
+            session, request, key, self.config.initial_status, COMMANDER_ROLE, now
+        )
+        if incident_id is not None and self.start_paging is not None:
+            await self.start_paging(session, incident_id, request.severity, now)
+
     def _priority(self, job: Job) -> int:
-        """An alert job declares or feeds an incident: it goes before the set-up of any less severe one."""
+        """A job that declares records an incident and starts its paging: right after pages, before any
+        set-up. The others feed an incident: before the set-up of any less severe one."""
+        if job.action == "declare" and job.change == "opened":
+            return RECORD_PRIORITY
         ids = [s.id for s in self.config.severities]
         severity = job.severity or ""
         return setup_priority(ids.index(severity) if severity in ids else len(ids))
@@ -291,17 +325,22 @@ class AlertService:
                 if job.change == RESOLVED:
                     return None  # the group was first seen resolved: nothing was declared, nothing to do
                 incident = (await self.incidents.declare(await self._request(job), key)).incident
+            elif job.change != RESOLVED and (await self.incidents.declare_recorded(incident)).created:
+                incident = await self.incidents.get(incident.id)  # recorded by the webhook, set up now
             await self._link(job, incident.id)
             return incident
         return await self._attached(job)
 
     async def _request(self, job: Job) -> DeclareRequest:
+        return self._request_as(job, await self.slack.bot_user_id())
+
+    def _request_as(self, job: Job, reporter: str) -> DeclareRequest:
         service = job.service if self.config.service(job.service) is not None else None
         return DeclareRequest(
             title=job.title,
             severity=job.severity or "",
             summary=declare_summary(job.alert),
-            reporter=await self.slack.bot_user_id(),
+            reporter=reporter,
             commander=self.commander(job.severity or "") if self.commander else None,
             service=service,
         )

@@ -10,7 +10,9 @@ from typing import ClassVar, Literal
 
 from bot.domain import Incident
 
-Change = Literal["declared", "set_up", "update_posted", "severity_changed", "resolved", "reopened"]
+Change = Literal[
+    "declared", "set_up", "channel_created", "update_posted", "severity_changed", "resolved", "reopened"
+]
 
 
 class IncidentHooks:
@@ -28,6 +30,10 @@ class IncidentHooks:
     async def set_up(self, incident: Incident) -> None:
         """After a declare's channel exists, or once it is known it has to wait (its failures can be
         shown there, if at all)."""
+        return None
+
+    async def channel_created(self, incident: Incident) -> None:
+        """The channel of an incident came late (Slack refused or rate limited it at first)."""
         return None
 
     async def update_posted(self, incident: Incident) -> None:

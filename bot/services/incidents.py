@@ -110,10 +110,24 @@ class IncidentService:
         await self._report_problems(outcome)
         return outcome
 
-    async def _channel_ready(self, outcome: Outcome, with_set_up: bool) -> None:
+    async def declare_recorded(self, incident: Incident) -> Outcome:
+        """Set up an incident an alert webhook recorded (and started paging for) in its own commit; once:
+        a repeated job finds the set-up begun and does nothing."""
+        if await self.setup.started(incident.id):
+            return Outcome(incident, created=False)
+        self.metrics.declared(incident.severity)
+        outcome = Outcome(incident)
+        await self._run_hooks(outcome, "declared", before_channel=True)
+        await self.setup.run(outcome, None)
+        await self._report_problems(outcome)
+        return outcome
+
+    async def _channel_ready(self, outcome: Outcome, with_set_up: bool, late: bool = False) -> None:
         await self._run_hooks(outcome, "declared", before_channel=False)
         if with_set_up:
             await self._set_up(outcome)
+        if late:
+            await self._run_hooks(outcome, "channel_created")
 
     async def _set_up(self, outcome: Outcome) -> None:
         await self._run_hooks(outcome, "set_up")

@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
 from bot.formatting import escape_mrkdwn, human_duration
@@ -63,6 +65,7 @@ class Paging(IncidentHooks):
     steps: ClassVar[dict[Change, str]] = {
         "declared": "start the escalation policy",
         "set_up": "tell the paging providers",
+        "channel_created": "show the channel in the pages",
         "severity_changed": "start the escalation policy",
         "resolved": "close the pages",
         "reopened": "restart the escalation policy",
@@ -104,6 +107,25 @@ class Paging(IncidentHooks):
     async def set_up(self, incident: Incident) -> None:
         if self.policy(incident.severity):
             await self._providers(incident, "trigger")
+
+    async def channel_created(self, incident: Incident) -> None:
+        """A page sent before the channel existed said "no channel yet": it shows the channel now."""
+        for page in await self.store.pages(incident.id):
+            if page.status == "sent" and page.provider == "slack" and page.channel and page.ts:
+                try:
+                    await self.slack.update(
+                        page.channel, page.ts, page_dm(incident, page.reason, page.id, self.config)
+                    )
+                except SlackFailure as failure:
+                    log.info("could not show the channel in page %s: %s", page.id, failure)
+
+    async def start_in(self, session: AsyncSession, incident_id: int, severity: str, now: datetime) -> bool:
+        """Start the policy in the transaction that records the incident (an alert webhook): its first
+        page is due the moment that commits. The caller kicks the scheduler after the commit."""
+        if not self.policy(severity):
+            return False
+        first = self._step_timer(incident_id, Position(0, 0), now)
+        return await self.store.start_in(session, incident_id, severity, now, first)
 
     async def _start(self, incident: Incident) -> bool:
         first = self._step_timer(incident.id, Position(0, 0), self.now())
@@ -187,6 +209,7 @@ class Paging(IncidentHooks):
             paged += await self._notify(
                 incident, target, f"step {index + 1} of the {escalation.policy} policy", step
             )
+        incident = await self.incidents.get(incident_id) or incident  # its channel may exist by now
         if paged:
             then_text = ""
             if plan.resume is not None:

@@ -76,7 +76,7 @@ class IncidentSetup:
         now: Callable[[], datetime],
         scheduler: Scheduler | None,
         step: Step,
-        channel_ready: Callable[[Outcome, bool], Awaitable[None]],
+        channel_ready: Callable[[Outcome, bool, bool], Awaitable[None]],
         set_up: Callable[[Outcome], Awaitable[None]],
     ) -> None:
         self.config = config
@@ -97,6 +97,10 @@ class IncidentSetup:
         ids = [s.id for s in self.config.severities]
         return setup_priority(ids.index(incident.severity) if incident.severity in ids else len(ids))
 
+    async def started(self, incident_id: int) -> bool:
+        """Whether a declare has begun this incident's set-up (its timer exists)."""
+        return self.scheduler is not None and await self.scheduler.store.has_key(setup_key(incident_id))
+
     # -- in the declare --------------------------------------------------------------------------------
     async def run(self, outcome: Outcome, on_ready: Progress | None) -> None:
         incident = outcome.incident
@@ -109,18 +113,27 @@ class IncidentSetup:
                 key=setup_key(incident.id),
                 priority=self._priority(incident),
             )
-        made = await self._channel_now(outcome)
-        steps = [
-            self.step(outcome, "announce the incident", "Tell the announcements channel.", self.announce)
-        ]
-        if made:
-            steps += self._fill(outcome)
-        await asyncio.gather(*steps)
+        try:
+            made = await self._channel_now(outcome)
+            steps = [
+                self.step(outcome, "announce the incident", "Tell the announcements channel.", self.announce)
+            ]
+            if made:
+                steps += self._fill(outcome)
+            await asyncio.gather(*steps)
+        except asyncio.CancelledError:  # stopped (SIGTERM, then the grace ran out): resume at once
+            if self.scheduler is not None:
+                try:
+                    await asyncio.shield(self._retry_at(incident.id, self.now(), 0))
+                    log.warning("incident %s: set-up interrupted; it resumes at the next start", incident.id)
+                except Exception:
+                    log.exception("incident %s: set-up interrupted; it resumes in a minute", incident.id)
+            raise
         outcome.incident = await self.store.require(incident.id)
         if on_ready is not None:
             await on_ready(outcome)
         if made:
-            await self.channel_ready(outcome, True)
+            await self.channel_ready(outcome, True, False)
             await self._done(incident.id)
         else:
             await self.set_up(outcome)
@@ -211,15 +224,12 @@ class IncidentSetup:
             except SlackFailure as failure:
                 await self._channel_refused(incident, failure.error, attempt)
                 return
-        steps: list[Awaitable[Any]] = []
-        if outcome.incident.summary_ts is None:
-            steps += self._fill(outcome)
+        steps: list[Awaitable[Any]] = self._fill(outcome)  # each is harmless to repeat
         if outcome.incident.announcement_ts is None or late:
             steps.append(self.step(outcome, "announce the incident", "Tell it by hand.", self.announce))
         await asyncio.gather(*steps)
         outcome.incident = await self.store.require(incident.id)
-        if steps:
-            await self.channel_ready(outcome, False)
+        await self.channel_ready(outcome, False, late)
         if late:
             await self._tell_declarer(
                 outcome.incident,
@@ -319,13 +329,14 @@ class IncidentSetup:
             raise SlackFailure("conversations.invite", f"could not invite {listing}")
 
     async def post_summary(self, outcome: Outcome) -> None:
+        """Post the summary once (its ts is stored at once) and pin it (again, harmlessly, on a resume)."""
         incident = outcome.incident
         assert incident.channel_id
-        ts = await self.slack.post(incident.channel_id, messages.incident_summary(incident, self.config))
-        try:
-            await self.slack.pin(incident.channel_id, ts)
-        finally:  # stored once pinned (or refused): a stored summary_ts means "summary done"
+        ts = incident.summary_ts
+        if ts is None:
+            ts = await self.slack.post(incident.channel_id, messages.incident_summary(incident, self.config))
             await self.store.change(incident.id, self.now(), summary_ts=ts)
+        await self.slack.pin(incident.channel_id, ts)
 
     async def announce(self, outcome: Outcome) -> None:
         """Post the announcement, or edit it once the channel exists; while it does not, it says so."""

@@ -120,10 +120,11 @@ async def _api(request: web.Request) -> web.Response:
     try:
         args = await read_arguments(request)
         _authorize(name, _bearer(request, args))
-        hold = ws.switches.take_delay(name, args)
+        hold, late_answer = ws.switches.take_delay(name, args)
         if hold:
             ws.switches.arrivals.append(Arrival(name, dict(args), ws.now()))
-            await asyncio.sleep(hold)
+            if not late_answer:
+                await asyncio.sleep(hold)
         fault = ws.take_fault(name, args)
         if fault is not None and fault.error:
             injected = True
@@ -137,6 +138,8 @@ async def _api(request: web.Request) -> web.Response:
             raise SlackError("ratelimited", status=429)
         body = {"ok": True, **_answer(request.app, name, args)}
         status = 200
+        if hold and late_answer:
+            await asyncio.sleep(hold)
     except SlackError as refusal:
         body, status = refusal.body(), refusal.status
     except Exception as exc:  # a stand-in bug must reach the test as a failed call, not a hung client
@@ -330,7 +333,7 @@ async def start_standin(
     """Serve the stand-in on `host:port` (an ephemeral port by default), loopback only unless told."""
     ws = workspace if workspace is not None else Workspace()
     app = create_standin_app(ws)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)  # a hung call must not hold it
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

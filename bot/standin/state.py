@@ -452,9 +452,12 @@ class Workspace:
         seconds: float,
         times: int | None = None,
         when: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        after: bool = False,
     ) -> None:
-        """Hold calls to `method` for `seconds` before answering: every call, or the next `times`."""
-        self.switches.delays.append(Delay(method, seconds, times, when))
+        """Hold calls to `method` for `seconds` before answering: every call, or the next `times`. With
+        `after`, the call takes effect at once and only its answer is late."""
+        self.switches.delays.append(Delay(method, seconds, times, when, after))
 
     def hang_next(
         self, method: str, times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Args = dict[str, Any]
+ANY_METHOD = "*"
+"""`Workspace.delay("*", 0.15)`: every Web API call takes 150 ms, like a distant Slack."""
 HANG_SECONDS = 3600.0
 """A hang: longer than any client waits."""
 
@@ -29,9 +31,11 @@ class Delay:
     remaining: int | None = None
     """None: every call; else the next `remaining` calls."""
     when: Callable[[Args], bool] | None = None
+    after: bool = False
+    """Act first and answer late (Slack did it, the bot does not know yet) instead of holding the call."""
 
     def matches(self, method: str, args: Args) -> bool:
-        return self.method == method and (self.when is None or bool(self.when(args)))
+        return self.method in (method, ANY_METHOD) and (self.when is None or bool(self.when(args)))
 
 
 @dataclass(frozen=True)
@@ -74,15 +78,16 @@ class Switches:
         self.windows: dict[str, SlidingWindow] = {}
         self.arrivals: list[Arrival] = []
 
-    def take_delay(self, method: str, args: Args) -> float:
+    def take_delay(self, method: str, args: Args) -> tuple[float, bool]:
+        """(seconds to hold the call, whether to act before holding the answer)."""
         for delay in self.delays:
             if delay.matches(method, args):
                 if delay.remaining is not None:
                     delay.remaining -= 1
                     if delay.remaining <= 0:
                         self.delays.remove(delay)
-                return delay.seconds
-        return 0.0
+                return delay.seconds, delay.after
+        return 0.0, False
 
     def admit(self, method: str) -> int | None:
         window = self.windows.get(method)

@@ -92,6 +92,54 @@ class IncidentStore(db.Store):
         assert created is not None
         return created, True
 
+    async def create_in(
+        self,
+        session: AsyncSession,
+        request: DeclareRequest,
+        key: str,
+        status: str,
+        commander_role: str,
+        now: datetime,
+    ) -> int | None:
+        """`create` inside the caller's transaction (an alert webhook's): the new incident's id, or None
+        when the key exists. One conditional INSERT, so a duplicate never aborts the caller's commit."""
+        values = {
+            "declare_key": key,
+            "title": request.title,
+            "severity": request.severity,
+            "status": status,
+            "summary": request.summary,
+            "service": request.service,
+            "private": request.private,
+            "reporter": request.reporter,
+            "created_at": now,
+            "source_permalink": request.source_permalink,
+        }
+        if not await db.insert_new(session, IncidentRow, "declare_key", **values):
+            return None
+        incident_id = await session.scalar(select(IncidentRow.id).where(IncidentRow.declare_key == key))
+        assert incident_id is not None
+        commander = request.commander or request.reporter
+        session.add(
+            RoleAssignmentRow(
+                incident_id=incident_id, role=commander_role, user_id=commander, assigned_at=now
+            )
+        )
+        data = {
+            "severity": request.severity,
+            "status": status,
+            "summary": request.summary,
+            "service": request.service,
+            "commander": commander,
+            "private": request.private,
+            "source_permalink": request.source_permalink,
+        }
+        session.add(
+            _event_row(incident_id, NewEvent(EventKind.DECLARED, request.reporter, request.title, data), now)
+        )
+        await session.flush()
+        return int(incident_id)
+
     async def by_key(self, key: str) -> Incident | None:
         async with self.sessions() as session:
             row = await session.scalar(select(IncidentRow).where(IncidentRow.declare_key == key))
