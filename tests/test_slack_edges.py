@@ -536,3 +536,12 @@ async def test_healthz_answers_within_a_second_while_prometheus_hangs(
             prometheus = await eventually(answered, timeout=15, interval=0.2)
     assert prometheus["error"].startswith("Prometheus slow (no answer within")
     assert prometheus["configured"] is True and 0 <= prometheus["checked_seconds_ago"] < 15
+
+
+async def test_display_names_are_asked_once_per_person(bot: BotUnderTest) -> None:
+    """A post-mortem names everyone whenever it is compiled: Slack is asked once per person, not each time."""
+    before = len(bot.workspace.calls_to("users.info"))
+    first = await bot.runtime.slack.display_names({ALICE, BOB})
+    again = await bot.runtime.slack.display_names({ALICE, BOB})
+    assert first == again and set(first) == {ALICE, BOB}
+    assert len(bot.workspace.calls_to("users.info")) - before == 2

@@ -152,6 +152,8 @@ def mentioned_users(text: str) -> list[str]:
 
 DM_CHANNEL_TTL = 3600.0
 """Seconds a user's DM channel id is reused without asking Slack again (it does not change)."""
+USER_NAME_TTL = 900.0
+"""Seconds a display name is reused: names change rarely, and a post-mortem names everyone at once."""
 
 
 class SlackGateway:
@@ -159,6 +161,7 @@ class SlackGateway:
         self.client = client
         self._bot_user_id: str | None = None
         self._dm_channels: dict[str, tuple[str, float]] = {}
+        self._names: dict[str, tuple[str, float]] = {}
         self.budgets = {method: Budget(*limits) for method, limits in BUDGETS.items()}
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
@@ -339,6 +342,10 @@ class SlackGateway:
         """Slack id -> the name people know them by; anyone Slack cannot tell us about is left out."""
         names: dict[str, str] = {}
         for user in sorted(users):
+            known = self._names.get(user)
+            if known is not None and known[1] > time.monotonic():
+                names[user] = known[0]
+                continue
             try:
                 data = await self._call("users.info", user=user)
             except SlackFailure:
@@ -348,6 +355,7 @@ class SlackGateway:
             name = profile.get("display_name") or profile.get("real_name") or member.get("name")
             if name:
                 names[user] = str(name)
+                self._names[user] = (str(name), time.monotonic() + USER_NAME_TTL)
         return names
 
     async def usergroup_members(self, usergroup: str) -> list[str]:

@@ -54,9 +54,18 @@ class BackgroundProbe:
                 error = await self.check()
             except Exception as exc:  # a probe must never die: report the failure instead
                 error = f"{type(exc).__name__}: {exc}"
+            self._log_change(error)
             self.last = (self.clock(), error)
             self._answered.set()
             await asyncio.sleep(self.every)
+
+    def _log_change(self, error: str | None) -> None:
+        """One WARNING when it goes away and one line when it is back: an outage, not a line a probe."""
+        before = self.last[1] if self.last is not None else None
+        if error is not None and before is None:
+            log.warning("%s is not answering: %s", self.name, error)
+        elif error is None and before is not None:
+            log.warning("%s answers again", self.name)
 
     async def report(self) -> dict[str, Any]:
         """The last answer (`ok`, `error`) and `checked_seconds_ago`; waits only for the very first one,
