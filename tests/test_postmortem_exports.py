@@ -213,48 +213,50 @@ async def _exported(bot: BotUnderTest, item_id: int):  # type: ignore[no-untyped
     return item if item and item.external_url else None
 
 
-@pytest.mark.parametrize(
-    ("status", "body", "headers", "expected"),
-    [
-        (
-            401,
-            {"message": "Bad credentials"},
-            {},
-            "GitHub refused to open an issue in acme/platform (HTTP 401",
-        ),
-        (404, {"message": "Not Found"}, {}, "(HTTP 404: not found: check the repository or project name"),
-        (
-            422,
-            {"message": "Validation Failed", "errors": [{"message": "labels are invalid"}]},
-            {},
-            "(HTTP 422: Validation Failed; labels are invalid)",
-        ),
-        (
-            429,
-            {"message": "API rate limit exceeded"},
-            {"Retry-After": "120"},
-            "rate limited; try again in 120 s",
-        ),
-    ],
-)
+REFUSALS = [
+    (401, {"message": "Bad credentials"}, {}, "(HTTP 401: the token was refused"),
+    (404, {"message": "Not Found"}, {}, "(HTTP 404: not found: check the repository or project name"),
+    (
+        422,
+        {"message": "Validation Failed", "errors": [{"message": "labels are invalid"}]},
+        {},
+        "(HTTP 422: Validation Failed; labels are invalid)",
+    ),
+    (429, {"message": "API rate limit exceeded"}, {"Retry-After": "120"}, "rate limited; try again in 120 s"),
+    (
+        400,
+        {"errorMessages": [], "errors": {"project": "valid project is required"}},
+        {},
+        "project: valid project",
+    ),
+]
+
+
+@pytest.mark.parametrize("target", ["github", "jira"])
+@pytest.mark.parametrize(("status", "body", "headers", "expected"), REFUSALS)
 async def test_refusals_are_said_and_nothing_is_stored(
     export_bot: BotUnderTest,
     trackers: Trackers,
+    target: str,
     status: int,
-    body: dict,
-    headers: dict,
-    expected: str,  # type: ignore[type-arg]
+    body: dict,  # type: ignore[type-arg]
+    headers: dict,  # type: ignore[type-arg]
+    expected: str,
 ) -> None:
     bot = export_bot
     incident = await declare(bot)
     item_id = await add_item(bot, incident, "Fix the thing")
     trackers.fail_next(status, body, headers)
-    response = await bot.driver.slash(ALICE, incident.channel_id or "", f"action export {item_id} github")
+    response = await bot.driver.slash(ALICE, incident.channel_id or "", f"action export {item_id} {target}")
     assert response.status == 200
     said = await eventually(
         lambda: next((r for r in bot.workspace.responses if "was not exported" in r.text), None)
     )
-    assert expected in said.text and "Nothing was changed." in said.text
+    vendor = {
+        "github": "GitHub refused to open an issue in acme/platform",
+        "jira": "Jira refused to create an issue in OPS",
+    }
+    assert vendor[target] in said.text and expected in said.text and "Nothing was changed." in said.text
     item = await bot.runtime.actions.store.get(item_id)
     assert item is not None and item.external_url is None
 
