@@ -40,53 +40,11 @@ class IncidentStore(db.Store):
         self, request: DeclareRequest, key: str, status: str, commander_role: str, now: datetime
     ) -> tuple[Incident, bool]:
         """Insert the incident once per `key`; a second call with the same key returns the first one."""
-        try:
-            async with self._tx() as session:
-                row = IncidentRow(
-                    declare_key=key,
-                    title=request.title,
-                    severity=request.severity,
-                    status=status,
-                    summary=request.summary,
-                    service=request.service,
-                    private=request.private,
-                    reporter=request.reporter,
-                    created_at=now,
-                    source_permalink=request.source_permalink,
-                )
-                session.add(row)
-                await session.flush()
-                commander = request.commander or request.reporter
-                session.add(
-                    RoleAssignmentRow(
-                        incident_id=row.id, role=commander_role, user_id=commander, assigned_at=now
-                    )
-                )
-                session.add(
-                    _event_row(
-                        row.id,
-                        NewEvent(
-                            EventKind.DECLARED,
-                            request.reporter,
-                            request.title,
-                            {
-                                "severity": request.severity,
-                                "status": status,
-                                "summary": request.summary,
-                                "service": request.service,
-                                "commander": commander,
-                                "private": request.private,
-                                "source_permalink": request.source_permalink,
-                            },
-                        ),
-                        now,
-                    )
-                )
-                incident_id = row.id
-        except IntegrityError:
+        async with self._tx() as session:
+            incident_id = await self.create_in(session, request, key, status, commander_role, now)
+        if incident_id is None:
             existing = await self.by_key(key)
-            if existing is None:
-                raise
+            assert existing is not None
             return existing, False
         created = await self.get(incident_id)
         assert created is not None
