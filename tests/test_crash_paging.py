@@ -96,7 +96,12 @@ async def test_a_kill_during_an_escalation_step_neither_loses_nor_repeats_the_pa
     ws.delay(method, HOLD_SECONDS, times=1, when=matcher(ws), after=after)
     async with bot_server(database_url, standin, tmp_path, oncall=POLICY) as server:
         await declare_sev1(server, f"Checkout down {when}")
-        await eventually(lambda: ws.held(method), timeout=20)
+        # The kill lands while the step's call is held; the channel is set up meanwhile (page first, set-up
+        # in parallel): a kill before it exists would test the declare's own resume, not the step's.
+        await eventually(
+            lambda: ws.held(method) and any(c.name.startswith("inc-") for c in ws.channels.values()),
+            timeout=20,
+        )
         await server.kill()
         await server.start()
 
