@@ -18,7 +18,10 @@ from commands.registry import Ack, Invocation, subcommand
 
 
 @subcommand(
-    "status", "status [investigating|identified|monitoring]", "Change the status", needs_incident=True
+    "status",
+    "status [investigating|identified|mitigated|monitoring]",
+    "Change the status",
+    needs_incident=True,
 )
 async def status_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     assert inv.incident
