@@ -36,6 +36,7 @@ from pathlib import Path
 
 from bot.runbooks.fields import ALWAYS_PASSED_ENV, CREDENTIAL_NAME, OWN_SETTINGS
 from bot.runbooks.schema import Step
+from bot.runbooks.supervise import live_processes
 
 log = logging.getLogger(__name__)
 
@@ -224,23 +225,8 @@ async def _pump(stream: asyncio.StreamReader, out: _Output) -> None:
 
 def _live_members(pgid: int) -> int | None:
     """Processes of the group that are still running (zombies excluded); None where /proc is missing."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:
-        return None
-    count = 0
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                data = stat.read()
-        except OSError:
-            continue
-        fields = data[data.rfind(b")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp …
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-            count += 1
-    return count
+    processes = live_processes()
+    return None if processes is None else sum(group == pgid for _, _, group in processes)
 
 
 def _exists(pgid: int) -> bool:

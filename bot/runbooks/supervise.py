@@ -42,13 +42,14 @@ def become_subreaper() -> bool:
         return False
 
 
-def descendants(root: int) -> list[int]:
-    """Live (not zombie) processes below `root`, from /proc."""
-    children: dict[int, list[int]] = {}
+def live_processes() -> list[tuple[int, int, int]] | None:
+    """(pid, parent pid, process group) of every process that is not a zombie, from /proc; None where
+    there is no /proc."""
     try:
         entries = os.listdir("/proc")
     except OSError:
-        return []
+        return None
+    found = []
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -57,9 +58,17 @@ def descendants(root: int) -> list[int]:
                 data = stat.read()
         except OSError:
             continue
-        fields = data[data.rfind(b")") + 2 :].split()  # after "pid (comm) ": state ppid …
-        if len(fields) > 1 and fields[0] not in (b"Z", b"X"):
-            children.setdefault(int(fields[1]), []).append(int(entry))
+        fields = data[data.rfind(b")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp …
+        if len(fields) > 2 and fields[0] not in (b"Z", b"X"):
+            found.append((int(entry), int(fields[1]), int(fields[2])))
+    return found
+
+
+def descendants(root: int) -> list[int]:
+    """Live (not zombie) processes below `root`."""
+    children: dict[int, list[int]] = {}
+    for pid, parent, _ in live_processes() or []:
+        children.setdefault(parent, []).append(pid)
     found: list[int] = []
     todo = [root]
     while todo:
