@@ -41,11 +41,15 @@ def _with_sources(parser: argparse.ArgumentParser, database: bool = True, config
         parser.add_argument("--database-url", help="database (default: INCIDENTBOT_DATABASE_URL)")
 
 
-def _label(text: str) -> tuple[str, str]:
+def _pair(text: str, example: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE, e.g. team=payments")
+        raise argparse.ArgumentTypeError(f"{text!r} is not {example}")
     return key, value
+
+
+def _label(text: str) -> tuple[str, str]:
+    return _pair(text, "KEY=VALUE, e.g. team=payments")
 
 
 def _moment(text: str) -> datetime:
@@ -70,10 +74,7 @@ def _positive(text: str) -> int:
 
 
 def _param(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-    return name, value
+    return _pair(text, "NAME=VALUE")
 
 
 def _serve(sub: Any) -> None:

@@ -62,14 +62,19 @@ def create_trackers_app(state: Trackers) -> web.Application:
             return body, web.json_response(answer, status=status, headers=headers)
         return body, None
 
-    async def issue(request: web.Request) -> web.Response:
+    async def github(request: web.Request) -> tuple[dict[str, Any] | None, str, web.Response | None]:
+        """What every GitHub call does first: record it, then refuse a bad token or an unknown repo."""
         body, injected = await record(request)
         repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
         refused = injected or _github_auth(request)
+        if refused is None and repo not in state.repos:
+            refused = web.json_response({"message": "Not Found"}, status=404)
+        return body, repo, refused
+
+    async def issue(request: web.Request) -> web.Response:
+        body, repo, refused = await github(request)
         if refused:
             return refused
-        if repo not in state.repos:
-            return web.json_response({"message": "Not Found"}, status=404)
         if not isinstance(body, dict) or not body.get("title"):
             return web.json_response(
                 {
@@ -92,13 +97,9 @@ def create_trackers_app(state: Trackers) -> web.Application:
         return web.json_response(created, status=201)
 
     async def pulls(request: web.Request) -> web.Response:
-        body, injected = await record(request)
-        repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
-        refused = injected or _github_auth(request)
+        body, repo, refused = await github(request)
         if refused:
             return refused
-        if repo not in state.repos:
-            return web.json_response({"message": "Not Found"}, status=404)
         if request.method == "GET":
             head = request.query.get("head", "").split(":", 1)[-1]
             return web.json_response([p for p in state.pulls if p["head"] == head and p["repo"] == repo])
