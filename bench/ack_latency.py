@@ -1,8 +1,11 @@
-"""Ack latency of `/incident` slash commands: 500 signed requests at concurrency 50.
+"""Ack latency of `/incident` slash commands: 500 signed requests at concurrency 50, against a bare Bolt
+app answering the same command with a fixed text in the same run (the yardstick: what Bolt, aiohttp and
+signature checks cost by themselves).
 
-The bot runs as its own process (`incidentbot serve`) against the Slack stand-in, so the client's work
-does not share the bot's event loop. The bot's CPU share shows who the bottleneck is on a 2-core machine
-(the client signs and sends every request in the other process).
+The bot runs as its own process (`incidentbot serve`) against the Slack stand-in, with `--incidents`
+open incidents (50 by default) so `/incident list` reads a real page, and the bare app runs as another
+process; the client's work does not share either event loop. The CPU share shows who the bottleneck is
+on a 2-core machine (the client signs and sends every request in the other process).
 
 Run: `.venv/bin/python bench/ack_latency.py` (SQLite in a temp dir), or with
 `--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test` to measure on PostgreSQL
@@ -15,13 +18,19 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
-from _bot import SIGNING_SECRET, bot_process, cpu_seconds, percentile
+from _bot import SIGNING_SECRET, bot_process, cpu_seconds, percentile, wait_healthy
 
+from bot.domain import DeclareRequest
 from bot.standin import SlackDriver, Workspace, start_standin
+from bot.store import IncidentStore, db
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-signing-secret"
@@ -35,6 +44,8 @@ class Row:
     failures: int
     wall_s: float
     bot_cpu_s: float | None
+    baseline_p99: float | None = None
+    """The bare Bolt app's p99 for the same command, measured just before."""
 
 
 async def measure(driver: SlackDriver, text: str, requests: int, concurrency: int, pid: int) -> Row:
@@ -58,18 +69,56 @@ async def measure(driver: SlackDriver, text: str, requests: int, concurrency: in
     wall = time.perf_counter() - started
     cpu_after = cpu_seconds(pid)
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
-    return Row(f"/incident {text}", latencies, failures, wall, cpu)
+    return Row(f"`/incident {text}`", latencies, failures, wall, cpu)
+
+
+@asynccontextmanager
+async def bare_bolt(api_url: str, port: int) -> AsyncIterator[tuple[str, int]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bench" / "_bare_bolt.py"), str(port), api_url, SIGNING_SECRET
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_healthy(url)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def seed(database_url: str, count: int) -> None:
+    """`count` open incidents, declared straight into the store (their Slack set-up plays no part here)."""
+    engine = db.make_engine(database_url)
+    store = IncidentStore(db.make_sessionmaker(engine))
+    stamp = datetime.now(UTC)
+    for number in range(count):
+        request = DeclareRequest(f"Bench incident {number}: checkout errors", "SEV2", "Seeded.", USER)
+        key = f"bench-{stamp.timestamp()}-{number}"
+        await store.create(request, key, "investigating", "commander", stamp)
+    await engine.dispose()
 
 
 async def run(args: argparse.Namespace) -> list[Row]:
     standin = await start_standin(Workspace())
     try:
-        async with bot_process(standin.api_url, args.port, args.database_url) as bot:
+        async with (
+            bare_bolt(standin.api_url, args.port + 1) as (bare_url, bare_pid),
+            bot_process(standin.api_url, args.port, args.database_url) as bot,
+        ):
+            await seed(bot.database_url, args.incidents)
+            bare = SlackDriver(bare_url, SIGNING_SECRET, standin.workspace, standin.url)
             driver = SlackDriver(bot.url, SIGNING_SECRET, standin.workspace, standin.url)
-            rows = [
-                await measure(driver, text, args.requests, args.concurrency, bot.pid)
-                for text in args.commands
-            ]
+            rows: list[Row] = []
+            for round_ in range(
+                1, args.rounds + 1
+            ):  # the yardstick next to each row: same machine, same load
+                for text in args.commands:
+                    yardstick = await measure(bare, text, args.requests, args.concurrency, bare_pid)
+                    rows.append(replace(yardstick, command=f"bare Bolt, `/incident {text}` ({round_})"))
+                    row = await measure(driver, text, args.requests, args.concurrency, bot.pid)
+                    baseline = percentile(yardstick.latencies_ms, 99)
+                    rows.append(replace(row, command=f"{row.command} ({round_})", baseline_p99=baseline))
+            await bare.close()
             await driver.close()
     finally:
         await standin.close()
@@ -80,17 +129,32 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     backend = (args.database_url or "sqlite").split(":", 1)[0]
     print(
         f"\n{args.requests} signed slash commands per row, concurrency {args.concurrency}, "
-        f"bot in its own process on {backend}, {os.cpu_count()} CPUs\n"
+        f"bot in its own process on {backend} with {args.incidents} open incidents, {os.cpu_count()} CPUs\n"
     )
-    print("| command | p50 ms | p90 ms | p99 ms | max ms | mean ms | req/s | bot CPU % | failures |")
+    print(
+        "| command | p50 ms | p90 ms | p99 ms | max ms | req/s | server CPU % | failures "
+        "| p99 / bare Bolt p99 |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         ms = row.latencies_ms
         cpu = f"{100 * row.bot_cpu_s / row.wall_s:.0f}" if row.bot_cpu_s is not None else "n/a"
+        ratio = f"{percentile(ms, 99) / row.baseline_p99:.2f}×" if row.baseline_p99 else "—"
         print(
-            f"| `{row.command}` | {percentile(ms, 50):.1f} | {percentile(ms, 90):.1f} | "
-            f"{percentile(ms, 99):.1f} | {max(ms):.1f} | {statistics.mean(ms):.1f} | "
-            f"{len(ms) / row.wall_s:.0f} | {cpu} | {row.failures} |"
+            f"| {row.command} | {percentile(ms, 50):.1f} | {percentile(ms, 90):.1f} | "
+            f"{percentile(ms, 99):.1f} | {max(ms):.1f} | {len(ms) / row.wall_s:.0f} | {cpu} | "
+            f"{row.failures} | {ratio} |"
+        )
+    print()
+    for text in args.commands:
+        ratios = [
+            percentile(row.latencies_ms, 99) / row.baseline_p99
+            for row in rows
+            if row.baseline_p99 and row.command.startswith(f"`/incident {text}`")
+        ]
+        print(
+            f"`/incident {text}`: p99 / bare Bolt p99, median of {len(ratios)} rounds: "
+            f"{statistics.median(ratios):.2f}×"
         )
 
 
@@ -100,6 +164,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--port", type=int, default=3917)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--incidents", type=int, default=50, help="open incidents seeded before measuring")
+    parser.add_argument("--rounds", type=int, default=3, help="bare Bolt and the bot, one after the other")
     parser.add_argument("--commands", nargs="+", default=["help", "list"], help="subcommand texts")
     args = parser.parse_args()
     print_table(asyncio.run(run(args)), args)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from bot.messages import help_message, incident_list
+from bot.messages import help_message
 from commands.deps import Deps
 from commands.registry import Ack, Invocation, subcommand, usage_lines
 
 
 @subcommand("list", "list", "Show open incidents, and those resolved in the last 24 h")
 async def list_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
-    resolved = await deps.incidents.recently_resolved()
-    message = incident_list(await deps.incidents.list_open(), deps.config, resolved=resolved)
+    message = await deps.incidents.listing()
     await ack(text=message.text, blocks=message.blocks)
 
 

@@ -192,6 +192,16 @@ async def test_list_open_leaves_out_resolved_incidents(store: IncidentStore) -> 
     ]
 
 
+async def test_listing_holds_the_open_and_the_recently_resolved_latest_first(store: IncidentStore) -> None:
+    old, early, late, still_open = [await _declare(store, f"l{n}", title=f"T{n}") for n in range(4)]
+    for incident, hours in ((old, -30), (early, 1), (late, 2)):
+        await store.change(incident.id, NOW, None, status=FINAL, resolved_at=NOW + timedelta(hours=hours))
+    open_incidents, resolved = await store.listing(FINAL, NOW - timedelta(hours=24))
+    assert [(i.id, i.roles) for i in open_incidents] == [(still_open.id, {IC: BOB})]
+    assert [i.id for i in resolved] == [late.id, early.id]
+    assert all(i.resolved_at and i.resolved_at.tzinfo for i in resolved)
+
+
 async def test_timeline_is_in_time_order(store: IncidentStore) -> None:
     incident = await _declare(store)
     other = await _declare(store, "k-other", title="Unrelated")

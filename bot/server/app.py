@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
@@ -398,6 +399,9 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             socket_handler = runtime.socket = await _connect_socket_mode(runtime)
             log.info("connected to Slack in Socket Mode")
         log.info("incidentbot listening on http://%s:%s", runtime.settings.host, runtime.settings.port)
+        # The ~130,000 objects of the started bot leave the collector's view: a full collection over them
+        # stalled every request in flight for ~50 ms.
+        gc.freeze()
         await stop.wait()
     finally:
         if socket_handler is not None:

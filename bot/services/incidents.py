@@ -27,6 +27,7 @@ from bot.domain import (
 )
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.metrics import Metrics
+from bot.services.batching import Batched, SharedRead
 from bot.services.hooks import Change, IncidentHooks
 from bot.services.setup import IncidentSetup, Outcome, Progress
 from bot.store import IncidentStore, NewEvent, StaleChange
@@ -63,6 +64,10 @@ class IncidentService:
         self.setup = IncidentSetup(
             config, store, slack, templates, now, scheduler, self._step, self._channel_ready, self._set_up
         )
+        self.claim = Batched(store.claim_many)
+        """`await claim(key)`: True the first time any replica sees `key`, False for Slack's retries of it."""
+        self.listing = SharedRead(self._listing)
+        """`/incident list`: read and rendered once per burst of requests."""
 
     # -- queries -------------------------------------------------------------------------------------
     async def in_channel(self, channel_id: str) -> Incident | None:
@@ -74,12 +79,12 @@ class IncidentService:
     async def list_open(self) -> list[Incident]:
         return await self.store.list_open(self.config.resolved_status)
 
-    async def recently_resolved(self, within: timedelta = timedelta(hours=24)) -> list[Incident]:
-        """What `/incident list` shows under the open ones: someone asking may have missed the resolution."""
-        return await self.store.resolved_since(self.config.resolved_status, self.now() - within)
-
-    async def claim(self, key: str) -> bool:
-        return await self.store.claim(key)
+    async def _listing(self) -> messages.Message:
+        """Resolved ones too: someone asking may have missed the resolution."""
+        now = self.now()
+        since = now - timedelta(hours=24)
+        open_incidents, resolved = await self.store.listing(self.config.resolved_status, since)
+        return messages.incident_list(open_incidents, self.config, now, resolved=resolved)
 
     # -- declare -------------------------------------------------------------------------------------
     def validate_declare(self, request: DeclareRequest) -> DeclareRequest:

@@ -232,6 +232,19 @@ async def claim(session: AsyncSession, key: str) -> bool:
     return await insert_new(session, DeliveryRow, "key", key=_delivery_key(key), created_at=datetime.now(UTC))
 
 
+async def claim_many(session: AsyncSession, keys: list[str]) -> set[str]:
+    """`claim` for many keys in one INSERT: the keys this call recorded."""
+    stored = {_delivery_key(key): key for key in keys}
+    now = datetime.now(UTC)
+    statement = (
+        dialect_insert(session.get_bind().dialect.name)(DeliveryRow)
+        .values([{"key": key, "created_at": now} for key in stored])
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(DeliveryRow.key)
+    )
+    return {stored[key] for key in (await session.scalars(statement)).all()}
+
+
 async def first(
     session: AsyncSession, key: str, actor: str | None, now: datetime
 ) -> tuple[str | None, datetime] | None:
