@@ -132,18 +132,19 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         f"bot in its own process on {backend} with {args.incidents} open incidents, {os.cpu_count()} CPUs\n"
     )
     print(
-        "| command | p50 ms | p90 ms | p99 ms | max ms | req/s | server CPU % | failures "
+        "| command | p50 ms | p90 ms | p99 ms | max ms | req/s | server CPU % | server CPU ms/req | failures "
         "| p99 / bare Bolt p99 |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         ms = row.latencies_ms
         cpu = f"{100 * row.bot_cpu_s / row.wall_s:.0f}" if row.bot_cpu_s is not None else "n/a"
+        per_request = f"{1000 * row.bot_cpu_s / len(ms):.2f}" if row.bot_cpu_s is not None else "n/a"
         ratio = f"{percentile(ms, 99) / row.baseline_p99:.2f}×" if row.baseline_p99 else "—"
         print(
             f"| {row.command} | {percentile(ms, 50):.1f} | {percentile(ms, 90):.1f} | "
             f"{percentile(ms, 99):.1f} | {max(ms):.1f} | {len(ms) / row.wall_s:.0f} | {cpu} | "
-            f"{row.failures} | {ratio} |"
+            f"{per_request} | {row.failures} | {ratio} |"
         )
     print()
     for text in args.commands:

@@ -126,18 +126,27 @@ class IncidentStore(db.Store):
     async def listing(self, final_status: str, since: datetime) -> tuple[list[Incident], list[Incident]]:
         """The open incidents, and those resolved since `since` (the latest first), in one query (a UNION,
         so the open ones still come from their partial index)."""
+        both = union_all(
+            select(*_INCIDENT_COLUMNS).where(
+                IncidentRow.resolved_at.is_(None), IncidentRow.status != final_status
+            ),
+            select(*_INCIDENT_COLUMNS).where(
+                IncidentRow.status == final_status, IncidentRow.resolved_at >= since
+            ),
+        ).subquery()
+        holders = select(both, RoleAssignmentRow.role, RoleAssignmentRow.user_id).outerjoin(
+            RoleAssignmentRow, RoleAssignmentRow.incident_id == both.c.id
+        )
         async with self.sessions() as session:
-            incidents = await _incidents(
-                session,
-                union_all(
-                    select(*_INCIDENT_COLUMNS).where(
-                        IncidentRow.resolved_at.is_(None), IncidentRow.status != final_status
-                    ),
-                    select(*_INCIDENT_COLUMNS).where(
-                        IncidentRow.status == final_status, IncidentRow.resolved_at >= since
-                    ),
-                ),
-            )
+            rows = (await session.execute(holders)).all()
+        incidents: dict[int, Incident] = {}
+        for row in rows:
+            values = row._asdict()
+            role, user = values.pop("role"), values.pop("user_id")
+            incident = incidents.setdefault(row.id, Incident(**values, roles={}))
+            if role is not None:
+                incident.roles[role] = user
+        incidents = list(incidents.values())
         still_open = sorted(
             (i for i in incidents if i.resolved_at is None and i.status != final_status), key=lambda i: i.id
         )
