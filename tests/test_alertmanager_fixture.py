@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from bot.alerts.webhook import InvalidNotification, Notification, parse_notification
+from bot.standin.serving import serving
 
 if TYPE_CHECKING:
     from tests.fixtures_alertmanager import RunningAlertmanager
@@ -56,14 +57,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     app = web.Application()
     app.router.add_post("/webhooks/alertmanager", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    box.url = f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks/alertmanager"
-    try:
+    async with serving(app) as url:
+        box.url = f"{url}/webhooks/alertmanager"
         yield box
-    finally:
-        await runner.cleanup()
 
 
 def alert(service: str, instance: str, **times: datetime) -> dict[str, object]:

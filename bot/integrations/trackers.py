@@ -47,9 +47,16 @@ class Answer:
     headers: dict[str, str]
 
 
-async def _send(
-    vendor: str, method: str, url: str, headers: dict[str, str], payload: dict[str, Any] | None = None
+async def send_json(
+    vendor: str,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    payload: dict[str, Any] | None = None,
+    max_retry_after: float = MAX_RETRY_AFTER,
 ) -> Answer:
+    """One JSON call; a 429 asking for at most `max_retry_after` seconds is waited for and sent once more.
+    Raises `TrackerError(None, …)` when the vendor cannot be reached."""
     for attempt in range(2):
         try:
             async with (
@@ -65,8 +72,8 @@ async def _send(
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TrackerError(None, f"{vendor} could not be reached ({type(exc).__name__}: {exc})") from exc
         if answer.status == 429 and attempt == 0:
-            wait = _retry_after(answer.headers)
-            if wait is not None and wait <= MAX_RETRY_AFTER:
+            wait = retry_after(answer.headers)
+            if wait is not None and wait <= max_retry_after:
                 log.info("%s asked to retry after %.0f s", vendor, wait)
                 await asyncio.sleep(wait)
                 continue
@@ -74,18 +81,19 @@ async def _send(
     return answer
 
 
-def _retry_after(headers: dict[str, str]) -> float | None:
+def retry_after(headers: dict[str, str]) -> float | None:
     try:
         return float(headers.get("Retry-After", ""))
     except ValueError:
         return None
 
 
-def _details(body: Any) -> str:
-    """What the vendor said: GitHub's `message` and `errors`, Jira's `errorMessages` and `errors` map."""
+def details(body: Any) -> str:
+    """What the vendor said: GitHub's `message` and `errors`, Jira's `errorMessages` and `errors` map,
+    Statuspage's `error`."""
     if not isinstance(body, dict):
         return ""
-    found: list[str] = [str(body["message"])] if body.get("message") else []
+    found: list[str] = [str(body[key]) for key in ("message", "error") if isinstance(body.get(key), str)]
     found += [str(m) for m in body.get("errorMessages") or []]
     errors = body.get("errors")
     if isinstance(errors, dict):
@@ -97,7 +105,7 @@ def _details(body: Any) -> str:
 
 def _refusal(vendor: str, answer: Answer, doing: str) -> TrackerError:
     if answer.status == 429:
-        wait = _retry_after(answer.headers)
+        wait = retry_after(answer.headers)
         hint = (
             f"rate limited; try again in {wait:.0f} s"
             if wait is not None
@@ -105,7 +113,7 @@ def _refusal(vendor: str, answer: Answer, doing: str) -> TrackerError:
         )
     else:
         hint = _HINTS.get(answer.status, "")
-    words = "; ".join(part for part in (hint, _details(answer.body)) if part)
+    words = "; ".join(part for part in (hint, details(answer.body)) if part)
     said = f": {words}" if words else ""
     return TrackerError(answer.status, f"{vendor} refused to {doing} (HTTP {answer.status}{said})")
 
@@ -122,7 +130,7 @@ class GitHub:
 
     async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> str:
         url = f"{self.api_url}/repos/{repo}/issues"
-        answer = await _send(
+        answer = await send_json(
             "GitHub", "POST", url, self.headers, {"title": title, "body": body, "labels": labels}
         )
         if answer.status != 201:
@@ -133,12 +141,12 @@ class GitHub:
         """The pull request's URL; an open one for the same branch is reused (a re-publish updates it)."""
         url = f"{self.api_url}/repos/{repo}/pulls"
         payload = {"title": title, "head": head, "base": base, "body": body}
-        answer = await _send("GitHub", "POST", url, self.headers, payload)
+        answer = await send_json("GitHub", "POST", url, self.headers, payload)
         if answer.status == 201:
             return str(answer.body["html_url"])
         if answer.status == 422:
             owner = repo.split("/", 1)[0]
-            found = await _send("GitHub", "GET", f"{url}?state=open&head={owner}:{head}", self.headers)
+            found = await send_json("GitHub", "GET", f"{url}?state=open&head={owner}:{head}", self.headers)
             if found.status == 200 and isinstance(found.body, list) and found.body:
                 return str(found.body[0]["html_url"])
         raise _refusal("GitHub", answer, f"open a pull request in {repo}")
@@ -169,7 +177,9 @@ class Jira:
         }
         if due is not None:
             fields["duedate"] = due.isoformat()
-        answer = await _send("Jira", "POST", f"{self.url}/rest/api/3/issue", self.headers, {"fields": fields})
+        answer = await send_json(
+            "Jira", "POST", f"{self.url}/rest/api/3/issue", self.headers, {"fields": fields}
+        )
         if answer.status != 201:
             raise _refusal("Jira", answer, f"create an issue in {project}")
         return f"{self.url}/browse/{answer.body['key']}"

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.standin.serving import serving
+
 GITHUB_TOKEN = "ghp_standin0000000000000000000000000000"
 JIRA_EMAIL, JIRA_TOKEN = "bot@example.com", "ATATT-standin"
 
@@ -167,11 +169,6 @@ def create_trackers_app(state: Trackers) -> web.Application:
 @asynccontextmanager
 async def running_trackers() -> AsyncIterator[Trackers]:
     state = Trackers()
-    runner = web.AppRunner(create_trackers_app(state))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    state.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(create_trackers_app(state)) as url:
+        state.url = url
         yield state
-    finally:
-        await runner.cleanup()
