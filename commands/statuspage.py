@@ -27,8 +27,7 @@ async def maintenance_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
         raise DomainError("The status page is not enabled (`status_page.enabled` in the config).")
     if words[:1] == ["list"]:
         found = await deps.statuspage.maintenances()
-        local = deps.statuspage.local
-        lines = [f"#{m.id} *{m.title}*: {local(m.scheduled_for)} – {local(m.scheduled_until)}" for m in found]
+        lines = [f"#{m.id} *{m.title}*: {deps.statuspage.window(m)}" for m in found]
         await ack(text="\n".join(lines) if lines else "No maintenance is scheduled.")
         return
     if words[:1] == ["cancel"]:
@@ -116,8 +115,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             service.add_maintenance(title, form.text("body"), components, starts, ends, user, "slack", key),
         )
         if added is not None:
-            when = f"{service.local(added.scheduled_for)} – {service.local(added.scheduled_until)}"
-            await _dm(deps, user, ui.maintenance_scheduled(added, when, service.names()))
+            await _dm(deps, user, ui.maintenance_scheduled(added, service.window(added), service.names()))
 
 
 async def _dm(deps: Deps, user: str, message: Any) -> None:

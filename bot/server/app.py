@@ -224,7 +224,7 @@ async def build_runtime(
     statuspage = StatusPageService(
         config,
         StatusPageStore(sessions),
-        incidents,
+        store,
         slack,
         now,
         config_relative(settings.config, export_dir) if export_dir else None,

@@ -23,7 +23,6 @@ from bot.domain import DomainError, EventKind, Incident, validate_title
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.messages import problems as problems_message
-from bot.services.incidents import IncidentService
 from bot.statuspage import messages as ui
 from bot.statuspage.model import (
     CLI,
@@ -39,6 +38,7 @@ from bot.statuspage.pages import Pages
 from bot.statuspage.settings import COMPONENT_STATUSES, INCIDENT_STATUSES
 from bot.statuspage.site import PublicSite, export
 from bot.statuspage.store import StatusPageStore
+from bot.store import IncidentStore
 
 log = logging.getLogger(__name__)
 BODY_MAX = 5000
@@ -72,7 +72,7 @@ class StatusPageService:
         self,
         config: AppConfig,
         store: StatusPageStore,
-        incidents: IncidentService,
+        incidents: IncidentStore,
         slack: SlackGateway | None,
         now: Callable[[], datetime],
         export_dir: Path | None = None,
@@ -196,7 +196,7 @@ class StatusPageService:
 
     async def submit(self, incident_id: int, draft: PublicDraft, actor: str, key: str) -> Outcome:
         """Publish now when `actor` may approve; otherwise ask the Incident Commander. Once per `key`."""
-        incident = await self.incidents.get(incident_id)
+        incident = await self.incidents.require(incident_id)
         draft = self.validate(incident, draft)
         direct = self.may_approve(incident, actor)
         kind = EventKind.STATUS_PAGE_PUBLISHED if direct else EventKind.STATUS_PAGE_REQUESTED
@@ -227,7 +227,7 @@ class StatusPageService:
 
     async def post_trusted(self, incident_id: int, draft: PublicDraft, operator: str, key: str) -> Outcome:
         """The operator's path (`incidentbot statuspage post`): no approval, recorded as from the CLI."""
-        incident = await self.incidents.get(incident_id)
+        incident = await self.incidents.require(incident_id)
         draft = self.validate(incident, draft)
         event = self._event(EventKind.STATUS_PAGE_PUBLISHED, draft, operator, operator, CLI)
         update = await self.store.add(
@@ -243,7 +243,7 @@ class StatusPageService:
         update = await self.store.get(update_id)
         if update is None:
             raise DomainError("There is no such status page update.")
-        incident = await self.incidents.get(update.incident_id)
+        incident = await self.incidents.require(update.incident_id)
         if not self.may_approve(incident, user):
             approvers = ", ".join(self.section.approver_roles)
             raise DomainError(
@@ -383,7 +383,7 @@ class StatusPageService:
 
     async def resolve_publicly(self, incident_id: int, body: str, actor: str, key: str) -> Outcome:
         """The public side of resolving: the resolved text, every component operational again."""
-        incident = await self.incidents.get(incident_id)
+        incident = await self.incidents.require(incident_id)
         draft = await self.default_draft(incident, RESOLVED)
         return await self.submit(
             incident_id, PublicDraft(RESOLVED, draft.title, body, draft.components), actor, key
@@ -461,3 +461,6 @@ class StatusPageService:
 
     def local(self, moment: datetime) -> str:
         return moment.astimezone(self.config.zone).strftime("%Y-%m-%d %H:%M %Z")
+
+    def window(self, maintenance: Maintenance) -> str:
+        return f"{self.local(maintenance.scheduled_for)} – {self.local(maintenance.scheduled_until)}"
