@@ -74,14 +74,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
             incident = await deps.incidents.get(incident_id_of(meta.get("incident_id")) or 0)
             if draft.audiences or not wants_public:
                 draft = deps.incidents.validate_update(draft)
-            if wants_public:
-                deps.statuspage.check_public(incident)
             rendered = deps.incidents.render_update(incident, draft, user) if draft.audiences else {}
         except DomainError as exc:
             field = "audiences" if "audience" in str(exc) else "known"
             await ack_errors(ack, {field: str(exc)})
             return
         if wants_public:
+            try:
+                deps.statuspage.check_public(incident)
+            except DomainError as exc:
+                await ack_errors(ack, {"audiences": str(exc)})
+                return
             public = await _public_draft(deps, incident, form, draft.status)
             try:
                 public = deps.statuspage.validate(incident, public)

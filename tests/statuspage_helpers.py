@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,8 @@ PUBLIC_PATHS = (
 @dataclass
 class Answer:
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]
+    """Case-insensitive, as HTTP headers are."""
     body: bytes
 
     @property
@@ -45,7 +47,7 @@ class Answer:
 
 async def fetch(base_url: str, path: str, **headers: str) -> Answer:
     async with aiohttp.ClientSession() as session, session.get(base_url + path, headers=headers) as response:
-        return Answer(response.status, dict(response.headers), await response.read())
+        return Answer(response.status, response.headers.copy(), await response.read())
 
 
 async def everything_public(base_url: str, incident_ids: tuple[int, ...] = ()) -> str:

@@ -55,6 +55,8 @@ class Snapshot:
     pages: Pages
     extra: dict[int, PublicIncident | None] = field(default_factory=dict)
     """Incidents older than the page shows, asked for by their URL (None: not public)."""
+    renders: int = 0
+    """Documents rendered from this snapshot: one per path, however many requests ask for it."""
     _documents: dict[str, Document] = field(default_factory=dict)
     _json: dict[str, dict[str, object]] | None = None
 
@@ -81,6 +83,7 @@ class Snapshot:
         body, content_type = self._render(path)
         if body is None:
             return None
+        self.renders += 1
         made = self._documents[path] = _document(body, content_type, self.state.updated_at)
         return made
 
@@ -128,6 +131,10 @@ class PublicSite:
         self._valid_until: datetime | None = None
         self._checked = 0.0
         self._lock = asyncio.Lock()
+
+    @property
+    def current(self) -> Snapshot | None:
+        return self._current
 
     def invalidate(self) -> None:
         """A change was committed here: the next request reads the counter."""
