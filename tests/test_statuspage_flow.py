@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot.domain import EventKind
 from bot.standin import eventually
 from bot.standin.state import message_text
+from bot.statuspage.model import Maintenance, Publication
 from tests.fixtures_bot import ALICE, BOB, CAROL, BotUnderTest, at_once
 from tests.statuspage_helpers import (
     approval_request,
@@ -93,6 +94,11 @@ async def test_another_asks_and_nothing_is_public_until_the_commander_approves(
     await eventually(lambda: with_button(bot, incident.channel_id or "", "statuspage_approve") is None)
     echo = await eventually(lambda: posted(bot, incident.channel_id, "Published on the status page"))
     assert f"by <@{BOB}>" in message_text(echo[0]) and f"approved by <@{ALICE}>" in message_text(echo[0])
+    # The post-mortem's timeline tells the story: asked by Bob, approved by Alice, with the text.
+    postmortem = await bot.runtime.postmortems.markdown(incident.id)
+    assert "Status page update asked for approval (Investigating)" in postmortem
+    assert "Published on the status page (Investigating)" in postmortem
+    assert "Public text: Some card payments fail." in postmortem and "Approved by " in postmortem
 
 
 async def test_a_rejected_update_never_appears(bot: BotUnderTest) -> None:
@@ -155,3 +161,42 @@ def _told(ws: object, text: str) -> bool:
 async def _page_with(bot: BotUnderTest, text: str) -> str | None:
     page = (await fetch(bot.url, "/status")).text
     return page if text in page else None
+
+
+class Recorder:
+    """A listener as a push to Atlassian's Statuspage would be: it is told after each commit."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.published: list[Publication] = []
+        self.maintenances: list[Maintenance] = []
+        self.fail = fail
+
+    async def on_published(self, publication: Publication) -> None:
+        self.published.append(publication)
+        if self.fail:
+            raise ConnectionError("api.statuspage.io unreachable")
+
+    async def on_maintenance(self, maintenance: Maintenance) -> None:
+        self.maintenances.append(maintenance)
+
+
+async def test_listeners_hear_each_publication_after_it_is_committed(bot: BotUnderTest) -> None:
+    recorder, failing = Recorder(), Recorder(fail=True)
+    bot.runtime.statuspage.add_listener(recorder)
+    bot.runtime.statuspage.add_listener(failing)
+    incident = await declare(bot, "Payments are failing")
+    join(bot, incident, BOB)
+    await post_public(bot, BOB, incident, {"public_body": {"value": "Some card payments fail."}})
+    request = await approval_request(bot, incident)
+    assert recorder.published == []  # asked for is not published
+    await bot.driver.click(ALICE, "statuspage_approve", channel_id=request.channel, message_ts=request.ts)
+    [publication] = await eventually(lambda: recorder.published)
+    assert publication.update.body == "Some card payments fail." and publication.update.approver == ALICE
+    assert publication.url == f"https://status.example.com/status/incidents/{incident.id}"
+    assert [(a.code, a.old_status, a.new_status) for a in publication.affected] == [
+        ("checkout", "operational", "partial_outage")
+    ]
+    # A failing listener is reported in the channel; the update stays public.
+    problem = await eventually(lambda: posted(bot, incident.channel_id, "Recorder failed: ConnectionError"))
+    assert "public on the status page all the same" in message_text(problem[0])
+    assert "Some card payments fail." in (await fetch(bot.url, "/status")).text

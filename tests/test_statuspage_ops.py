@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config import AppConfig
 from bot.domain import EventKind
@@ -276,3 +277,20 @@ async def test_the_cli_posts_shows_and_exports_with_its_exit_codes(
 async def _page_with(bot: BotUnderTest, text: str) -> str | None:
     page = (await fetch(bot.url, "/status")).text
     return page if text in page else None
+
+
+async def test_config_check_renders_the_status_page_templates(tmp_path: Path) -> None:
+    """An override with a misspelt variable fails `config check` (exit 1), not the page in an incident."""
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    raw |= {"templates_dir": str(tmp_path), "slos": [str(ROOT / "examples" / "slos")]}
+    raw["runbooks"]["directory"] = str(ROOT / "examples" / "runbooks")
+    config = tmp_path / "incidentbot.yml"
+    config.write_text(yaml.safe_dump(raw))
+    (tmp_path / "status_incident.html.j2").write_text("{{ incident.nmae }}")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "config", "check", "--config", str(config), cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    assert process.returncode == 1
+    assert "status_incident.html.j2: UndefinedError" in err.decode() and "nmae" in err.decode()
