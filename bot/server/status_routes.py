@@ -9,14 +9,13 @@ short Cache-Control; a client that has it already gets 304 Not Modified.
 from __future__ import annotations
 
 import logging
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from aiohttp import web
 
 from bot.statuspage.site import Document, PublicSite
 
 log = logging.getLogger(__name__)
-CACHE_CONTROL = "public, max-age=30"
 PATHS = (
     "/status",
     "/status/incidents/{incident_id}",
@@ -50,17 +49,10 @@ def add_status_routes(app: web.Application, site: PublicSite) -> None:
             return web.Response(status=503, text="The status page is temporarily unavailable.\n")
         if document is None:
             return web.Response(status=404, text="Not found.\n")
-        headers = {
-            "ETag": document.etag,
-            "Last-Modified": format_datetime(document.last_modified, usegmt=True),
-            "Cache-Control": CACHE_CONTROL,
-            "Access-Control-Allow-Origin": "*",
-            "X-Content-Type-Options": "nosniff",
-        }
         if _not_modified(request, document):
+            headers = {k: v for k, v in document.headers.items() if k != "Content-Type"}
             return web.Response(status=304, headers=headers)
-        headers["Content-Type"] = document.content_type
-        return web.Response(body=document.body, headers=headers)
+        return web.Response(body=document.body, headers=document.headers)
 
     for path in PATHS:
         app.router.add_get(path, serve)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 from bot.statuspage import feeds, shapes
@@ -35,6 +36,8 @@ JSON = "application/json"
 CONTENT_TYPES = {".atom": "application/atom+xml; charset=utf-8", ".rss": "application/rss+xml; charset=utf-8"}
 INCIDENT_PATH = re.compile(r"^/status/incidents/(\d{1,12})$")
 CHECK_EVERY_SECONDS = 1.0
+CACHE_CONTROL = "public, max-age=30"
+"""Short: a client or proxy may reuse an answer half a minute, then revalidates it with its ETag."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,21 @@ class Document:
     content_type: str
     etag: str
     last_modified: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+    """Every header of the answer, computed once with the document."""
 
 
 def _document(body: bytes, content_type: str, modified: datetime) -> Document:
-    return Document(body, content_type, f'"{hashlib.sha256(body).hexdigest()[:24]}"', modified)
+    etag = f'"{hashlib.sha256(body).hexdigest()[:24]}"'
+    headers = {
+        "Content-Type": content_type,
+        "ETag": etag,
+        "Last-Modified": format_datetime(modified, usegmt=True),
+        "Cache-Control": CACHE_CONTROL,
+        "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Document(body, content_type, etag, modified, headers)
 
 
 @dataclass
@@ -171,8 +185,10 @@ class PublicSite:
     async def document(self, path: str) -> Document | None:
         snapshot = await self.snapshot()
         found = snapshot.document(path)
+        if found is not None:
+            return found
         match = INCIDENT_PATH.match(path)
-        if found is None and match and int(match.group(1)) not in snapshot.extra:
+        if match and int(match.group(1)) not in snapshot.extra:
             incident_id = int(match.group(1))
             snapshot.extra[incident_id] = await self.store.incident(incident_id)
             found = snapshot.document(path)
