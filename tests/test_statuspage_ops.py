@@ -18,6 +18,8 @@ import yaml
 from bot.config import AppConfig
 from bot.domain import EventKind
 from bot.oncall.settings import OnCallConfig
+from bot.services.statuspage import service_components
+from bot.slo.specs import configured_slos
 from bot.standin import RunningStandin, eventually
 from bot.statuspage.model import PublicDraft
 from tests.fixtures_bot import ALICE, EXAMPLE_CONFIG, GENERAL, BotUnderTest, Clock, bot_settings, running_bot
@@ -294,3 +296,17 @@ async def test_config_check_renders_the_status_page_templates(tmp_path: Path) ->
     _, err = await process.communicate()
     assert process.returncode == 1
     assert "status_incident.html.j2: UndefinedError" in err.decode() and "nmae" in err.decode()
+
+
+def test_a_service_finds_its_component_in_the_config_or_in_its_slos(
+    app_config: AppConfig, tmp_path: Path
+) -> None:
+    """`status_component` on a service wins; a service without one takes the label of its SLO spec."""
+    spec = (ROOT / "examples" / "slos" / "pms.yml").read_text()
+    (tmp_path / "pms.yml").write_text(
+        spec.replace("  team: property", "  team: property\n  status_component: api")
+    )
+    slos = configured_slos([tmp_path], tmp_path / "incidentbot.yml")
+    found = service_components(app_config, slos)
+    assert found["pms"] == "api" and found["checkout"] == "checkout" and found["database"] == "db"
+    assert "orchestrator" not in found

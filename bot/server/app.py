@@ -228,6 +228,7 @@ async def build_runtime(
         slack,
         now,
         config_relative(settings.config, export_dir) if export_dir else None,
+        slo.slos,
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")

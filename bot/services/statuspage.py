@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from bot.domain import DomainError, EventKind, Incident, validate_title
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.messages import problems as problems_message
+from bot.slo.model import SLO
 from bot.statuspage import messages as ui
 from bot.statuspage.model import (
     CLI,
@@ -46,6 +47,18 @@ STATUS_OF_IMPACT = {"critical": "major_outage", "major": "partial_outage", "mino
 """The component status a declare's service is preselected with, by the incident's impact."""
 PUBLIC_STATUS_OF = {"mitigated": "monitoring"}
 """The bot's incident statuses that Statuspage does not have, mapped to the nearest of its own."""
+
+
+def service_components(config: AppConfig, slos: Sequence[SLO]) -> dict[str, str]:
+    """Service id → its status page component: the service's `status_component`, else the
+    `status_component` label of an SLO of that service (the first one that names a known component)."""
+    found: dict[str, str] = {}
+    for slo in slos:
+        component = slo.labels.get("status_component")
+        if component and config.status_page.component(component):
+            found.setdefault(slo.service, component)
+    found |= {s.id: s.status_component for s in config.services if s.status_component}
+    return found
 
 
 class StatusPageListener(Protocol):
@@ -76,6 +89,7 @@ class StatusPageService:
         slack: SlackGateway | None,
         now: Callable[[], datetime],
         export_dir: Path | None = None,
+        slos: Sequence[SLO] = (),
     ) -> None:
         self.config = config
         self.section = config.status_page
@@ -87,6 +101,7 @@ class StatusPageService:
         self.pages = Pages(config.templates_dir)
         self.site = PublicSite(store, self.section, self.pages, now)
         self.listeners: list[StatusPageListener] = []
+        self.service_components = service_components(config, slos)
         self._export_lock = asyncio.Lock()
 
     def add_listener(self, listener: StatusPageListener) -> None:
@@ -129,8 +144,7 @@ class StatusPageService:
         public = await self.store.incident(incident.id)
         if public is not None:
             return {c: s for c, s in public.component_statuses().items() if s != OPERATIONAL}
-        service = self.config.service(incident.service)
-        component = service.status_component if service else None
+        component = self.service_components.get(incident.service or "")
         status = STATUS_OF_IMPACT.get(self.impact(incident))
         return {component: status} if component and status and self.section.component(component) else {}
 
