@@ -310,3 +310,17 @@ def test_a_service_finds_its_component_in_the_config_or_in_its_slos(
     found = service_components(app_config, slos)
     assert found["pms"] == "api" and found["checkout"] == "checkout" and found["database"] == "db"
     assert "orchestrator" not in found
+
+
+def test_the_section_names_only_known_severities_roles_and_components() -> None:
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    raw["status_page"] |= {"impact": {"P1": "critical"}, "approver_roles": ["nobody"]}
+    raw["services"][0]["status_component"] = "website"
+    with pytest.raises(ValueError) as refused:
+        AppConfig.model_validate(raw)
+    for problem in (
+        "status_page.impact: unknown severity 'P1'",
+        "status_page.approver_roles: unknown role 'nobody'",
+        "services.checkout.status_component: no status_page component 'website'",
+    ):
+        assert problem in str(refused.value)

@@ -14,7 +14,10 @@ from bot.domain import DomainError, EventKind
 from bot.standin import eventually
 from bot.statuspage.model import PublicDraft
 from bot.statuspage.site import export
+from bot.statuspage.store import StatusPageStore
+from bot.store import db
 from tests.fixtures_bot import ALICE, BotUnderTest
+from tests.processes import refusing_port
 from tests.statuspage_helpers import (
     PUBLIC_PATHS,
     events,
@@ -200,3 +203,23 @@ async def test_documents_are_rendered_once_per_change_and_revalidated(bot: BotUn
     assert changed.headers["ETag"] != first.headers["ETag"]
     assert (await fetch(bot.url, "/status/incidents/999")).status == 404
     assert (await fetch(bot.url, "/api/v2/nothing.json")).status == 404
+
+
+async def test_the_last_page_is_served_while_the_database_is_away(bot: BotUnderTest) -> None:
+    incident = await declare(bot, "Checkout is down")
+    draft = PublicDraft("investigating", "Checkout errors", "Looking into it.")
+    await bot.runtime.statuspage.post_trusted(incident.id, draft, "ops", "cli:1")
+    before = await fetch(bot.url, "/status")
+    site = bot.runtime.statuspage.site
+    with refusing_port() as port:
+        away = db.make_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/gone")
+        working, site.store = site.store, StatusPageStore(db.make_sessionmaker(away))
+        try:
+            site.invalidate()
+            during = await fetch(bot.url, "/status")
+            assert during.status == 200 and during.body == before.body
+        finally:
+            site.store = working
+            await away.dispose()
+    site.invalidate()
+    assert (await fetch(bot.url, "/status")).status == 200

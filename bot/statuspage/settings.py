@@ -99,11 +99,13 @@ class StatusPageConfig(Strict):
         return self.impact.get(severity, "minor")
 
     def problems(self, severities: list[str], roles: list[str], services: dict[str, str | None]) -> list[str]:
-        """Names the section uses that the rest of the config does not know."""
-        found = [f"status_page.impact: unknown severity {s!r}" for s in self.impact if s not in severities]
-        found += [
-            f"status_page.approver_roles: unknown role {r!r}" for r in self.approver_roles if r not in roles
-        ]
+        """Names the section uses that the rest of the config does not know. The defaults of `impact` and
+        `approver_roles` name the default severities and roles: only names someone wrote are checked."""
+        written = self.model_fields_set
+        impact = self.impact if "impact" in written else {}
+        approvers = self.approver_roles if "approver_roles" in written else []
+        found = [f"status_page.impact: unknown severity {s!r}" for s in impact if s not in severities]
+        found += [f"status_page.approver_roles: unknown role {r!r}" for r in approvers if r not in roles]
         for service, component in services.items():
             if component is not None and self.component(component) is None:
                 found.append(f"services.{service}.status_component: no status_page component {component!r}")

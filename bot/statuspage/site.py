@@ -1,5 +1,6 @@
 """The public site as documents: rendered once per change, served from memory, exported as files.
 
+When the database is away, the last page is served (the page is read most when things are broken).
 A `Snapshot` holds the page state of one revision of the records and renders each document the first
 time it is asked for; every later request gets the same bytes, with an ETag of them. `PublicSite` keeps
 the current snapshot: a change made here replaces it at once, one made elsewhere (another replica, the
@@ -145,6 +146,7 @@ class PublicSite:
         self._valid_until: datetime | None = None
         self._checked = 0.0
         self._lock = asyncio.Lock()
+        self._unreachable = False
 
     @property
     def current(self) -> Snapshot | None:
@@ -172,13 +174,24 @@ class PublicSite:
                 assert self._current is not None
                 return self._current
             now = self.now()
-            revision, _ = await self.store.revision()
-            expired = self._valid_until is not None and now >= self._valid_until
-            if self._current is None or self._current.revision != revision or expired:
-                changed = now if expired and self._current and self._current.revision == revision else None
-                state = await load_state(self.store, self.config, now, changed)
-                self._current = Snapshot(state, self.pages)
-                self._valid_until = state.valid_until()
+            try:
+                revision, _ = await self.store.revision()
+                expired = self._valid_until is not None and now >= self._valid_until
+                if self._current is None or self._current.revision != revision or expired:
+                    same = self._current is not None and self._current.revision == revision
+                    state = await load_state(self.store, self.config, now, now if expired and same else None)
+                    self._current = Snapshot(state, self.pages)
+                    self._valid_until = state.valid_until()
+                elif self._unreachable:
+                    log.warning("status page: the database answers again")
+                self._unreachable = False
+            except Exception:
+                if self._current is None:
+                    raise
+                if not self._unreachable:  # once per outage, not once a second
+                    log.warning("status page: database unreachable; serving the last page", exc_info=True)
+                self._unreachable = True
+                self._valid_until = None
             self._checked = time.monotonic()
             return self._current
 
