@@ -49,13 +49,23 @@ def _digest(draft: UpdateDraft, public: PublicDraft | None) -> str:
     return hashlib.sha256(json.dumps(both, sort_keys=True).encode()).hexdigest()[:16]
 
 
-async def _public_draft(deps: Deps, incident: Incident, form: Form, status: str) -> PublicDraft:
-    """The public fields as typed, or (first Preview) the stage's template with the components preselected."""
-    if has_public_fields(form):
-        return read_public(form, deps.config, await deps.statuspage.components_of(incident))
-    return await deps.statuspage.default_draft(
-        incident, deps.statuspage.public_status(replace(incident, status=status))
-    )
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def _public_draft(
+    deps: Deps, incident: Incident, form: Form, status: str, meta: dict[str, Any]
+) -> PublicDraft:
+    """The public fields as typed, or (first Preview) the stage's template with the components preselected.
+    A text nobody changed follows the template when the stage or the components change."""
+    if not has_public_fields(form):
+        return await deps.statuspage.default_draft(
+            incident, deps.statuspage.public_status(replace(incident, status=status))
+        )
+    typed = read_public(form, deps.config, await deps.statuspage.components_of(incident))
+    if meta.get("template") == _text_digest(typed.body):
+        return replace(typed, body=deps.statuspage.stage_text(typed.status, typed.components))
+    return typed
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -85,7 +95,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             except DomainError as exc:
                 await ack_errors(ack, {"audiences": str(exc)})
                 return
-            public = await _public_draft(deps, incident, form, draft.status)
+            public = await _public_draft(deps, incident, form, draft.status, meta)
             try:
                 public = deps.statuspage.validate(incident, public)
             except DomainError as exc:
@@ -106,9 +116,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     public, deps.statuspage.names(), deps.statuspage.impact(incident), needs_approval
                 )
                 fields = public_fields(deps.config, public)
+            shown = {"previewed": digest}
+            if public is not None and public.body == deps.statuspage.stage_text(
+                public.status, public.components
+            ):
+                shown["template"] = _text_digest(public.body)
             await ack(
                 response_action="update",
-                view=modals.update_view(deps.config, incident, values, blocks, {"previewed": digest}, fields),
+                view=modals.update_view(deps.config, incident, values, blocks, shown, fields),
             )
             return
         await ack()

@@ -200,3 +200,16 @@ async def test_listeners_hear_each_publication_after_it_is_committed(bot: BotUnd
     problem = await eventually(lambda: posted(bot, incident.channel_id, "Recorder failed: ConnectionError"))
     assert "public on the status page all the same" in message_text(problem[0])
     assert "Some card payments fail." in (await fetch(bot.url, "/status")).text
+
+
+async def test_the_public_text_follows_the_stage_until_someone_writes_it(bot: BotUnderTest) -> None:
+    ws = bot.workspace
+    incident = await declare(bot, "Payments are failing")
+    view_id = await preview_public(bot, ALICE, incident)
+    await bot.driver.submit_view(ALICE, view_id, {"public_status": {"value": "identified"}})
+    shown = str(ws.views[view_id].view["blocks"])
+    assert "The issue has been identified and a fix is being implemented" in shown
+    assert "We are currently investigating" not in shown
+    await bot.driver.submit_view(ALICE, view_id, {"public_body": {"value": "Our words now."}})
+    await bot.driver.submit_view(ALICE, view_id, {"public_status": {"value": "monitoring"}})
+    assert "Our words now." in str(ws.views[view_id].view["blocks"])  # what someone wrote stays
