@@ -147,6 +147,12 @@ async def test_maintenance_from_the_form_shows_up_then_goes_when_cancelled(
     assert [m["status"] for m in (await fetch(bot.url, "/api/v2/scheduled-maintenances/active.json")).json()[
         "scheduled_maintenances"
     ]] == ["in_progress"]  # fmt: skip
+    exported = bot.runtime.statuspage.export_dir
+    assert exported is not None
+    assert await bot.runtime.statuspage.refresh_export()  # a static host learns it began too
+    active = (exported / "api" / "v2" / "scheduled-maintenances" / "active.json").read_text()
+    assert '"status":"in_progress"' in active
+    assert not await bot.runtime.statuspage.refresh_export()  # nothing changed since
     await bot.driver.slash(ALICE, GENERAL, f"maintenance cancel {planned['id'].removeprefix('m')}")
     assert await eventually(lambda: _maintenances(bot, "/api/v2/scheduled-maintenances.json", empty=True))
     assert "Database upgrade" not in (await fetch(bot.url, "/status")).text
@@ -324,3 +330,13 @@ def test_the_section_names_only_known_severities_roles_and_components() -> None:
         "services.checkout.status_component: no status_page component 'website'",
     ):
         assert problem in str(refused.value)
+
+
+async def test_a_serving_bot_keeps_the_export_current(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, tmp_path: Path
+) -> None:
+    section = app_config.status_page.model_copy(update={"export_dir": tmp_path / "site"})
+    config = app_config.model_copy(update={"status_page": section})
+    async with running_bot(bot_settings(database_url, standin), config, standin.workspace):
+        page = await eventually(lambda: (tmp_path / "site" / "index.html").is_file())
+        assert page and "All Systems Operational" in (tmp_path / "site" / "index.html").read_text()

@@ -87,6 +87,7 @@ class Runtime:
     requests_seen: int = 0
     _slack_check: tuple[float, str | None] = field(default=(0.0, None))
     _warming: asyncio.Task[None] | None = None
+    _exporting: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Background work: the durable-timer worker (escalations, reminders, queued jobs), the probes; and
@@ -95,6 +96,10 @@ class Runtime:
         if self.prometheus_probe is not None:
             self.prometheus_probe.start()
         self._warming = asyncio.create_task(self._warm_up(), name="incidentbot-warm-up")
+        if self.statuspage.export_dir is not None:
+            self._exporting = asyncio.create_task(
+                self.statuspage.keep_export_current(), name="incidentbot-status-export"
+            )
 
     async def _warm_up(self) -> None:
         try:
@@ -104,6 +109,8 @@ class Runtime:
 
     async def close(self) -> None:
         """Finish acked work and the timer being fired, within Docker's default 10 s stop timeout."""
+        if self._exporting is not None:
+            self._exporting.cancel()
         await asyncio.gather(inflight.drain(SHUTDOWN_GRACE_SECONDS), self.scheduler.stop())
         if self.prometheus_probe is not None:
             await self.prometheus_probe.close()

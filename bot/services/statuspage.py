@@ -37,7 +37,7 @@ from bot.statuspage.model import (
 )
 from bot.statuspage.pages import Pages
 from bot.statuspage.settings import COMPONENT_STATUSES, INCIDENT_STATUSES
-from bot.statuspage.site import PublicSite, export
+from bot.statuspage.site import PublicSite, Snapshot, export
 from bot.statuspage.store import StatusPageStore
 from bot.store import IncidentStore
 
@@ -103,6 +103,7 @@ class StatusPageService:
         self.listeners: list[StatusPageListener] = []
         self.service_components = service_components(config, slos)
         self._export_lock = asyncio.Lock()
+        self._exported: Snapshot | None = None
 
     def add_listener(self, listener: StatusPageListener) -> None:
         self.listeners.append(listener)
@@ -380,10 +381,27 @@ class StatusPageService:
             try:
                 snapshot = await self.site.snapshot()
                 await asyncio.to_thread(export, snapshot, self.export_dir)
+                self._exported = snapshot
             except OSError as exc:
                 log.error("status page: could not write the export to %s: %s", self.export_dir, exc)
                 return [f"Could not write the static status page to {self.export_dir}: {exc}."]
         return []
+
+    async def refresh_export(self) -> bool:
+        """Rewrite the export when time alone changed the page (a maintenance began or ended, the day
+        turned): a static host cannot notice that itself. True when it was rewritten."""
+        if self.export_dir is None or await self.site.snapshot() is self._exported:
+            return False
+        return not await self.write_export()
+
+    async def keep_export_current(self, every_seconds: float = 60.0) -> None:
+        """Run by a serving process while `export_dir` is set: `refresh_export` every minute."""
+        while True:
+            try:
+                await self.refresh_export()
+            except Exception:  # the database is away: the next round tries again
+                log.warning("status page: could not refresh the export", exc_info=True)
+            await asyncio.sleep(every_seconds)
 
     async def is_public(self, incident_id: int) -> bool:
         return await self.store.has_public_updates(incident_id)
