@@ -71,6 +71,9 @@ async def test_another_asks_and_nothing_is_public_until_the_commander_approves(
     assert "Some card payments fail." not in await everything_public(bot.url, (incident.id,))
     assert (await fetch(bot.url, f"/status/incidents/{incident.id}")).status == 404
 
+    # The severity is raised while the request waits: the public impact is the one at approval.
+    await bot.driver.slash(ALICE, incident.channel_id or "", "severity SEV1")
+    await eventually(lambda: _severity(bot, incident.id, "SEV1"))
     # Carol holds no role: she cannot approve.
     await bot.driver.click(CAROL, "statuspage_approve", channel_id=request.channel, message_ts=request.ts)
     await eventually(lambda: _told(ws, "Only the Incident Commander"))
@@ -86,9 +89,9 @@ async def test_another_asks_and_nothing_is_public_until_the_commander_approves(
     page = await eventually(lambda: _page_with(bot, "Some card payments fail."))
     assert "Some card payments fail." in page
     published = await events(bot, incident, EventKind.STATUS_PAGE_PUBLISHED)
-    assert (
-        len(published) == 1 and published[0].data["author"] == BOB and published[0].data["approver"] == ALICE
-    )
+    assert len(published) == 1
+    assert published[0].data["author"] == BOB and published[0].data["approver"] == ALICE
+    assert (await fetch(bot.url, "/api/v2/summary.json")).json()["incidents"][0]["impact"] == "critical"
     assert len(await events(bot, incident, EventKind.STATUS_PAGE_REQUESTED)) == 1
     # The request's buttons are spent; the channel is told who wrote and who approved.
     await eventually(lambda: with_button(bot, incident.channel_id or "", "statuspage_approve") is None)
@@ -213,3 +216,7 @@ async def test_the_public_text_follows_the_stage_until_someone_writes_it(bot: Bo
     await bot.driver.submit_view(ALICE, view_id, {"public_body": {"value": "Our words now."}})
     await bot.driver.submit_view(ALICE, view_id, {"public_status": {"value": "monitoring"}})
     assert "Our words now." in str(ws.views[view_id].view["blocks"])  # what someone wrote stays
+
+
+async def _severity(bot: BotUnderTest, incident_id: int, severity: str) -> bool:
+    return (await bot.incident(incident_id)).severity == severity

@@ -282,7 +282,9 @@ class StatusPageService:
         event = self._event(
             EventKind.STATUS_PAGE_PUBLISHED, final, update.author, approver, SLACK, edited=draft is not None
         )
-        decided = await self.store.decide(update.id, approver, self.now(), True, draft, event)
+        decided = await self.store.decide(
+            update.id, approver, self.now(), True, draft, event, self.impact(incident)
+        )
         if decided is None:
             raise self._decided_already(await self.store.get(update.id) or update, incident)
         outcome = Outcome("Published on the status page.", decided, published=True)

@@ -169,12 +169,14 @@ class StatusPageStore(Store):
         publish: bool,
         draft: PublicDraft | None,
         event: tuple[EventKind, str, dict[str, Any]],
+        impact: str | None = None,
     ) -> PublicUpdate | None:
-        """Pending → published (with the approver's edits, when `draft`) or rejected; None when someone
-        decided first (a double click, two approvers): one conditional UPDATE decides."""
+        """Pending → published (with the approver's edits, when `draft`, and the impact of the incident's
+        severity now) or rejected; None when someone decided first (a double click, two approvers): one
+        conditional UPDATE decides."""
         values: dict[str, Any] = {"approver": approver, "decided_at": now}
         if publish:
-            values |= {"state": PUBLISHED, "display_at": now}
+            values |= {"state": PUBLISHED, "display_at": now, **({"impact": impact} if impact else {})}
         else:
             values["state"] = REJECTED
         if draft is not None:

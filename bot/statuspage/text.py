@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.statuspage.state import PageState, label
 
 
 def page_text(state: PageState) -> str:
     zone = state.zone
 
-    def when(moment: object) -> str:
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"  # type: ignore[attr-defined]
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if moment else "—"
 
     lines = [f"{state.config.title} — {state.description} ({state.indicator})", "", "Components:"]
     for group in state.groups():
