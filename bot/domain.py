@@ -45,6 +45,9 @@ class EventKind(enum.StrEnum):
     POSTMORTEM_PUBLISHED = "postmortem_published"
     POSTMORTEM_COMMITTED = "postmortem_committed"
     ACTION_ITEM_EXPORTED = "action_item_exported"
+    STATUS_PAGE_REQUESTED = "status_page_requested"
+    STATUS_PAGE_PUBLISHED = "status_page_published"
+    STATUS_PAGE_REJECTED = "status_page_rejected"
 
 
 AUDIENCES = ("channel", "announcements", "management")

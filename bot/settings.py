@@ -78,6 +78,9 @@ class Service(Strict):
     description: str = ""
     responders: list[str] = []
     """Slack user ids invited to the channel when this service is affected."""
+    status_component: str | None = None
+    """The public status page component this service is (`status_page.components`): a public update of
+    an incident on this service preselects it."""
 
 
 class Channels(Strict):

@@ -20,6 +20,7 @@ from bot.settings import IncidentSettings, Severity
 
 DEFAULT_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
 TEMPLATE_SUFFIX = ".j2"
+HTML_SUFFIX = ".html.j2"
 
 
 def bundled_templates_dir() -> Path:
@@ -86,7 +87,13 @@ class Templates:
         return "\n".join(line.rstrip() for line in text.splitlines()).strip()
 
     def names(self) -> list[str]:
-        return sorted(n for n in self.env.list_templates() if n.endswith(TEMPLATE_SUFFIX))
+        """The Slack and Markdown templates; HTML ones (the status page) have their own escaping environment
+        and check (`bot.statuspage.pages`)."""
+        return sorted(
+            n
+            for n in self.env.list_templates()
+            if n.endswith(TEMPLATE_SUFFIX) and not n.endswith(HTML_SUFFIX)
+        )
 
     def check(self, extra_samples: dict[str, dict[str, Any]] | None = None) -> list[str]:
         """Compile every template, then render the ones the bot renders with a sample incident.

@@ -18,6 +18,7 @@ from commands import (
     resolve,
     runbooks,
     slo,
+    statuspage,
     update,
 )
 from commands.deps import Deps
@@ -36,6 +37,7 @@ _MODULES = (
     paging,
     oncall,
     reminders,
+    statuspage,
     listing,
 )
 

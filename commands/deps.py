@@ -15,6 +15,7 @@ from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService
+from bot.services.statuspage import StatusPageService
 
 
 @dataclass(frozen=True)
@@ -29,4 +30,5 @@ class Deps:
     runbooks: RunbookService
     actions: ActionItems
     postmortems: Postmortems
+    statuspage: StatusPageService
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -27,6 +27,10 @@ AUDIENCE_LABELS = {
     "announcements": "Announcements (status-page style)",
     "management": "Management summary",
 }
+STATUS_PAGE = "status_page"
+"""The update form's public audience: the public status page (not in `bot.domain.AUDIENCES`, which are
+Slack audiences; `commands/statuspage_forms.py` holds its fields)."""
+STATUS_PAGE_LABEL = "Status page (public; the IC approves)"
 
 
 def _text(text: str) -> dict[str, Any]:
@@ -178,11 +182,15 @@ def update_view(
     values: dict[str, Any] | None = None,
     preview: list[dict[str, Any]] | None = None,
     meta: dict[str, Any] | None = None,
+    public: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The update form; after a first submit it is shown again with the rendered preview on top."""
+    """The update form; after a first submit it is shown again with the rendered preview on top, and with
+    `public`, the status page's fields when that audience is chosen."""
     values = values or {}
     statuses = [_option(s, s.capitalize()) for s in config.statuses[:-1]]
     audiences = [_option(a, AUDIENCE_LABELS[a]) for a in AUDIENCES]
+    if config.status_page.enabled and not incident.private:
+        audiences.append(_option(STATUS_PAGE, STATUS_PAGE_LABEL))
     chosen = values.get("audiences") or ["channel", "announcements"]
     audience_element: dict[str, Any] = {"type": "checkboxes", "action_id": "value", "options": audiences}
     initial = [o for o in audiences if o["value"] in chosen]
@@ -209,6 +217,7 @@ def update_view(
             hint="Leave empty when no further update is planned.",
         ),
         _input("audiences", "Post to", audience_element),
+        *(public or []),
     ]
     submit = "Post update" if preview else "Preview"
     return _modal(
@@ -247,7 +256,9 @@ def assign_view(config: AppConfig, incident: Incident) -> dict[str, Any]:
     )
 
 
-def resolve_view(incident: Incident, summary: str = "") -> dict[str, Any]:
+def resolve_view(
+    incident: Incident, summary: str = "", public: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The close-out: how it ended, when users stopped (and started) being affected, what must follow."""
     picker: dict[str, Any] = {"type": "datetimepicker", "action_id": "value"}
     user: dict[str, Any] = {"type": "users_select", "action_id": "value"}
@@ -282,6 +293,7 @@ def resolve_view(incident: Incident, summary: str = "") -> dict[str, Any]:
         _input("postmortem", "Post-mortem", needed, True),
         _input("postmortem_owner", "Post-mortem owner", dict(user), True),
         _input("postmortem_due", "Post-mortem due", dict(day), True),
+        *([public] if public else []),
     ]
     return _modal(
         RESOLVE, f"Resolve {incident.reference}", blocks, {"incident_id": incident.id}, submit="Resolve"

@@ -7,13 +7,14 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.domain import DomainError
+from bot.domain import DomainError, Incident
 from bot.postmortem.action_text import ActionRequest
 from commands import modals
-from commands.common import ack_errors, incident_id_of, run_after_ack, view_key
+from commands.common import ack_errors, incident_id_of, run_after_ack, tell, view_key
 from commands.deps import Deps
 from commands.forms import Form
 from commands.registry import Ack, Invocation, subcommand
+from commands.statuspage_forms import RESOLVED_TEXT, resolved_text_block
 
 
 @subcommand(
@@ -27,7 +28,7 @@ async def resolve_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
     if inv.incident.status == deps.config.resolved_status:
         raise DomainError(f"{inv.incident.reference} is already resolved.")
     await ack()
-    await deps.slack.open_view(inv.trigger_id, modals.resolve_view(inv.incident, inv.args))
+    await deps.slack.open_view(inv.trigger_id, await _resolve_view(deps, inv.incident, inv.args))
 
 
 @subcommand(
@@ -52,7 +53,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def resolve_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         incident = await deps.incidents.get(incident_id_of(action.get("value")) or 0)
-        await deps.slack.open_view(body["trigger_id"], modals.resolve_view(incident))
+        await deps.slack.open_view(body["trigger_id"], await _resolve_view(deps, incident))
 
     @app.action("incident_reopen")
     async def reopen_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -78,6 +79,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             _moment(form.date_time("impact_ended_at")),
         )
         errors = deps.incidents.check_impact(incident, started, ended) | _follow_up_errors(form, deps)
+        public_text = form.text(RESOLVED_TEXT) if _has_block(view, RESOLVED_TEXT) else None
+        if public_text is not None and not public_text:
+            errors[RESOLVED_TEXT] = "The incident is on the status page: say publicly that it is resolved."
         if errors:
             await ack_errors(ack, errors)
             return
@@ -92,6 +96,21 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 )
                 for request in _follow_ups(form, incident.reference):
                     await run_after_ack(deps, user, channel, deps.actions.add(incident.id, request, user))
+                if public_text:
+                    work = deps.statuspage.resolve_publicly(incident.id, public_text, user, view_key(view))
+                    outcome = await run_after_ack(deps, user, channel, work)
+                    if outcome is not None and not outcome.published:
+                        await tell(deps, user, channel, f":hourglass: {outcome.said}")
+
+
+async def _resolve_view(deps: Deps, incident: Incident, summary: str = "") -> dict[str, Any]:
+    """The resolve form; with the status page's resolved text when the public knows of the incident."""
+    text = await deps.statuspage.resolved_prefill(incident)
+    return modals.resolve_view(incident, summary, resolved_text_block(text) if text is not None else None)
+
+
+def _has_block(view: dict[str, Any], block_id: str) -> bool:
+    return any(b.get("block_id") == block_id for b in view.get("blocks", []))
 
 
 def _moment(timestamp: int | None) -> datetime | None:

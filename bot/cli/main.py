@@ -179,7 +179,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import sandbox as sandbox_cli
 
             return sandbox_cli.run_cli(args, settings)
-        if args.command in ("slo", "runbook", "report", "postmortem"):
+        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage"):
             from importlib import import_module
 
             command = import_module(f"bot.cli.{args.command}")

@@ -245,11 +245,69 @@ def _postmortem(sub: Any) -> None:
     _with_sources(show)
 
 
+def _component(text: str) -> tuple[str, str]:
+    return _pair(text, "COMPONENT=STATUS, e.g. api=partial_outage")
+
+
+def _statuspage(sub: Any) -> None:
+    page = sub.add_parser(
+        "statuspage",
+        help="the public status page: show it, post to it, schedule maintenance, export it as static files",
+    )
+    commands = page.add_subparsers(dest="statuspage_command", required=True)
+    show = commands.add_parser("show", help="print what the public sees now")
+    show.add_argument("--format", choices=["text", "json"], default="text", help="json: summary.json")
+    _with_sources(show)
+    post = commands.add_parser(
+        "post",
+        help="publish a public update now (trusted operator path: no approval; the timeline says it came "
+        "from the CLI)",
+    )
+    post.add_argument("incident", help="incident number, e.g. 12 or INC-12")
+    post.add_argument(
+        "--status",
+        required=True,
+        choices=["investigating", "identified", "monitoring", "resolved", "postmortem"],
+    )
+    post.add_argument("--body", required=True, help="what the public reads")
+    post.add_argument("--title", help="public title (default: the last public title, else the incident's)")
+    post.add_argument(
+        "--component",
+        action="append",
+        default=[],
+        type=_component,
+        metavar="ID=STATUS",
+        help="operational, degraded_performance, partial_outage, major_outage or under_maintenance "
+        "(repeatable; default: as the last update left them)",
+    )
+    post.add_argument("--as", dest="operator", help="who posts (default: $USER)")
+    _with_sources(post)
+    maintenance = commands.add_parser("maintenance", help="scheduled maintenance")
+    windows = maintenance.add_subparsers(dest="maintenance_command", required=True)
+    add = windows.add_parser("add", help="schedule a maintenance window")
+    add.add_argument("--title", required=True)
+    add.add_argument("--start", required=True, type=_moment, help="ISO time; without a zone, UTC")
+    add.add_argument("--end", required=True, type=_moment, help="ISO time; without a zone, UTC")
+    add.add_argument("--body", default="", help="what happens, for the public")
+    add.add_argument("--component", action="append", default=[], metavar="ID", help="repeatable")
+    add.add_argument("--as", dest="operator", help="who schedules it (default: $USER)")
+    listing = windows.add_parser("list", help="upcoming and active maintenance")
+    cancel = windows.add_parser("cancel", help="cancel a maintenance window")
+    cancel.add_argument("id", type=int, help="its number, from `list`")
+    cancel.add_argument("--as", dest="operator", help="who cancels it (default: $USER)")
+    export = commands.add_parser(
+        "export", help="write the static site (HTML, JSON, feeds) to DIR: host it where the bot is not"
+    )
+    export.add_argument("directory", type=Path)
+    for command in (add, listing, cancel, export):
+        _with_sources(command)
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
     parser.add_argument("--version", action="version", version=f"incidentbot {version}")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_serve, _sandbox, _db, _config, _slo, _runbook, _report, _postmortem):
+    for add in (_serve, _sandbox, _db, _config, _slo, _runbook, _report, _postmortem, _statuspage):
         add(sub)
     return parser

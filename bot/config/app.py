@@ -19,6 +19,7 @@ from bot.postmortem.report_settings import ReportConfig
 from bot.postmortem.settings import PostmortemsConfig
 from bot.runbooks.settings import RunbooksConfig
 from bot.settings import ConfigError, IncidentSettings
+from bot.statuspage.settings import StatusPageConfig
 from bot.store.retention import RetentionConfig
 
 
@@ -34,6 +35,7 @@ class AppConfig(IncidentSettings):
     postmortems: PostmortemsConfig = PostmortemsConfig()
     report: ReportConfig = ReportConfig()
     retention: RetentionConfig = RetentionConfig()
+    status_page: StatusPageConfig = StatusPageConfig()
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:
@@ -41,6 +43,9 @@ class AppConfig(IncidentSettings):
         severities = [s.id for s in self.severities]
         problems = self.alertmanager.check_references(severities, self.statuses)
         problems += self.report.problems(severities)
+        problems += self.status_page.problems(
+            severities, [r.id for r in self.roles], {s.id: s.status_component for s in self.services}
+        )
         for severity, steps in self.oncall.escalation.items():
             if severity not in severities:
                 problems.append(f"oncall.escalation: unknown severity {severity!r} ({', '.join(severities)})")

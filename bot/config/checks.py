@@ -5,12 +5,15 @@ from __future__ import annotations
 from bot.config.app import AppConfig
 from bot.formatting import format_duration
 from bot.postmortem.compile import TEMPLATE, postmortem_context, sample_facts
+from bot.statuspage.pages import Pages
+from bot.statuspage.sample import sample_state
 from bot.templating import Templates
 
 
 def template_problems(config: AppConfig) -> list[str]:
-    """Every template rendered with a plausible context, the post-mortem's included."""
-    return Templates(config).check({TEMPLATE: postmortem_context(sample_facts(config))})
+    """Every template rendered with a plausible context, the post-mortem's and the status page's included."""
+    problems = Templates(config).check({TEMPLATE: postmortem_context(sample_facts(config))})
+    return problems + Pages(config.templates_dir).problems(*sample_state(config.status_page))
 
 
 def escalation_warnings(config: AppConfig) -> list[str]:

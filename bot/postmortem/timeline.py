@@ -212,6 +212,24 @@ class Describer:
             details.append(f"Next update promised in {human_duration(timedelta(minutes=minutes))}")
         return what, details, ""
 
+    def status_page(self, event: TimelineEvent) -> Parts:
+        """A public update: asked for, published (who wrote it, who approved it) or rejected."""
+        data = event.data
+        verb = {
+            EventKind.STATUS_PAGE_REQUESTED: "Status page update asked for approval",
+            EventKind.STATUS_PAGE_PUBLISHED: "Published on the status page",
+            EventKind.STATUS_PAGE_REJECTED: "Status page update rejected",
+        }[event.kind]
+        what = f"{verb} ({md_inline(status_label(data.get('status')))})"
+        details = [f"Public text: {md_block(self.text(data.get('body', event.text)))}"]
+        source = " from the CLI" if data.get("source") == "cli" else ""
+        details.append(f"Written by {self.who(data.get('author'))}{source}")
+        if data.get("approver") and event.kind != EventKind.STATUS_PAGE_REQUESTED:
+            edited = "edited and " if data.get("edited") else ""
+            decided = "rejected" if event.kind == EventKind.STATUS_PAGE_REJECTED else f"{edited}approved"
+            details.append(f"{decided.capitalize()} by {self.who(data.get('approver'))}")
+        return what, details, ""
+
     def _with_source(self, event: TimelineEvent, verb: str) -> str:
         author = event.data.get("author")
         by = f" by {self.who(author)}" if author and author != event.actor else ""
@@ -437,6 +455,9 @@ _HANDLERS: dict[str, Callable[[Describer, TimelineEvent], Describer.Parts]] = {
     EventKind.SEVERITY_CHANGED: Describer.severity_changed,
     EventKind.ROLE_ASSIGNED: Describer.role_assigned,
     EventKind.UPDATE_POSTED: Describer.update_posted,
+    EventKind.STATUS_PAGE_REQUESTED: Describer.status_page,
+    EventKind.STATUS_PAGE_PUBLISHED: Describer.status_page,
+    EventKind.STATUS_PAGE_REJECTED: Describer.status_page,
     EventKind.NOTE_ADDED: Describer.note_added,
     EventKind.MESSAGE_PINNED: Describer.message_pinned,
     EventKind.RESOLVED: Describer.resolved,

@@ -33,6 +33,7 @@ from bot.server.gauges import current_gauges
 from bot.server.health import BackgroundProbe
 from bot.server.provider_webhooks import add_provider_routes
 from bot.server.slack_http import MAX_AGE_SECONDS, SIGNED_PREFIX, Refused, SlackGate
+from bot.server.status_routes import add_status_routes
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
@@ -43,8 +44,10 @@ from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService, SLOSnapshots
+from bot.services.statuspage import StatusPageService
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.specs import configured_slos
+from bot.statuspage.store import StatusPageStore
 from bot.store import IncidentStore, db
 from bot.templating import Templates
 from bot.timers import Scheduler, TimerStore
@@ -77,6 +80,7 @@ class Runtime:
     actions: ActionItems
     postmortems: Postmortems
     housekeeping: Housekeeping
+    statuspage: StatusPageService
     socket: AsyncSocketModeHandler | None = None
     """The Socket Mode connection, when SLACK_APP_TOKEN is set and `serve` runs."""
     prometheus_probe: BackgroundProbe | None = None
@@ -84,6 +88,7 @@ class Runtime:
     requests_seen: int = 0
     _slack_check: tuple[float, str | None] = field(default=(0.0, None))
     _warming: asyncio.Task[None] | None = None
+    _exporting: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Background work: the durable-timer worker (escalations, reminders, queued jobs), the probes; and
@@ -92,6 +97,10 @@ class Runtime:
         if self.prometheus_probe is not None:
             self.prometheus_probe.start()
         self._warming = asyncio.create_task(self._warm_up(), name="incidentbot-warm-up")
+        if self.statuspage.export_dir is not None:
+            self._exporting = asyncio.create_task(
+                self.statuspage.keep_export_current(), name="incidentbot-status-export"
+            )
 
     async def _warm_up(self) -> None:
         try:
@@ -101,6 +110,8 @@ class Runtime:
 
     async def close(self) -> None:
         """Finish acked work and the timer being fired, within Docker's default 10 s stop timeout."""
+        if self._exporting is not None:
+            self._exporting.cancel()
         await asyncio.gather(inflight.drain(SHUTDOWN_GRACE_SECONDS), self.scheduler.stop())
         if self.prometheus_probe is not None:
             await self.prometheus_probe.close()
@@ -217,6 +228,16 @@ async def build_runtime(
         commander=paging.first_responder,
         start_paging=paging.start_in,
     )
+    export_dir = config.status_page.export_dir
+    statuspage = StatusPageService(
+        config,
+        StatusPageStore(sessions),
+        store,
+        slack,
+        now,
+        config_relative(settings.config, export_dir) if export_dir else None,
+        slo.slos,
+    )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
@@ -238,6 +259,7 @@ async def build_runtime(
         runbooks=runbooks,
         actions=actions,
         postmortems=postmortems,
+        statuspage=statuspage,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -257,6 +279,7 @@ async def build_runtime(
         actions=actions,
         postmortems=postmortems,
         housekeeping=housekeeping,
+        statuspage=statuspage,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 
@@ -329,6 +352,8 @@ def make_web_app(runtime: Runtime) -> web.Application:
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    if runtime.config.status_page.enabled:
+        add_status_routes(app, runtime.statuspage.site)
     token = runtime.settings.webhook_token
     add_webhook_routes(app, runtime.alerts, token.get_secret_value() if token else None, runtime.metrics)
     pagerduty_secret = runtime.settings.pagerduty_webhook_secret

@@ -303,3 +303,58 @@ class ActionItemRow(Base):
     done_by: Mapped[str | None] = mapped_column(String(40))
     external_url: Mapped[str | None] = mapped_column(String(500))
     """The GitHub or Jira issue it was exported to."""
+
+
+class StatusPageUpdateRow(Base):
+    """A public update: asked for (pending), public (published) or refused (rejected). Only published rows
+    of incidents that are not private are ever read by the public routes."""
+
+    __tablename__ = "status_page_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    components: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    impact: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str] = mapped_column(String(40))
+    approver: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(10))
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    display_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    request_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    """The Slack submission (or CLI call) that asked for it: a retried submission adds nothing."""
+    request_channel: Mapped[str | None] = mapped_column(String(40))
+    request_ts: Mapped[str | None] = mapped_column(String(40))
+
+
+class StatusPageMaintenanceRow(Base):
+    __tablename__ = "status_page_maintenances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    components: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scheduled_for: Mapped[datetime] = mapped_column(UTCDateTime())
+    scheduled_until: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source: Mapped[str] = mapped_column(String(10))
+    request_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class StatusPageRevisionRow(Base):
+    """One row: bumped in the transaction of every change to what the public sees, so every replica (and
+    the CLI) knows its rendered page is stale by reading one integer."""
+
+    __tablename__ = "status_page_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())

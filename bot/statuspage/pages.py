@@ -1,0 +1,110 @@
+"""The HTML pages (`/status`, `/status/incidents/{id}`) from Jinja templates, overridable like the others.
+
+Its own Jinja environment with autoescaping on: every title and text a person typed is escaped, so a
+`<script>` in a title is shown, never run. The stage templates (`statuspage_<status>.txt.j2`) are plain
+text, rendered here too (escaping happens when they are shown).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from bot.statuspage import uptime
+from bot.statuspage.model import PublicIncident, PublicUpdate
+from bot.statuspage.shapes import iso
+from bot.statuspage.state import PageState, label
+from bot.templating import bundled_templates_dir
+
+PAGE, INCIDENT = "status_page.html.j2", "status_incident.html.j2"
+STAGE = "statuspage_{status}.txt.j2"
+
+
+def percent(value: float | None) -> str:
+    """Rounded down, so a day with any downtime never reads 100%."""
+    if value is None:
+        return "no data"
+    if value >= 1:
+        return "100%"
+    return f"{math.floor(value * 10000) / 100:.2f}%"
+
+
+@jinja2.pass_context
+def _localtime(context: Any, moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(context["state"].zone).strftime("%b %d, %Y %H:%M %Z")
+
+
+def _affected_of(state: PageState) -> Any:
+    def affected(incident: PublicIncident, update: PublicUpdate) -> list[Any]:
+        return incident.affected(incident.updates.index(update), state.component_names())
+
+    return affected
+
+
+class Pages:
+    def __init__(self, templates_dir: Path | None) -> None:
+        loaders: list[jinja2.BaseLoader] = []
+        if templates_dir is not None:
+            loaders.append(jinja2.FileSystemLoader(templates_dir))
+        loaders.append(jinja2.FileSystemLoader(bundled_templates_dir()))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(localtime=_localtime, iso=iso, label=label, percent=percent)
+        self.text_env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders), autoescape=False, undefined=jinja2.StrictUndefined
+        )
+
+    def _render(self, name: str, state: PageState, **context: Any) -> str:
+        return self.env.get_template(name).render(
+            state=state,
+            affected_of=_affected_of(state),
+            overall=uptime.overall,
+            names=state.component_names(),
+            **context,
+        )
+
+    def status(self, state: PageState) -> str:
+        return self._render(PAGE, state)
+
+    def incident(self, state: PageState, incident: PublicIncident) -> str:
+        return self._render(INCIDENT, state, incident=incident)
+
+    def stage_text(self, status: str, components: list[str], next_update_minutes: int) -> str:
+        """The default public text of a stage (the seeds' Investigating / Identified / Monitoring /
+        Resolved wording), in the team's words when they override it."""
+        try:
+            template = self.text_env.get_template(STAGE.format(status=status))
+        except jinja2.TemplateNotFound:
+            return ""
+        text = template.render(components=components, next_update_minutes=next_update_minutes)
+        return " ".join(text.split())
+
+    def problems(self, state: PageState, incident: PublicIncident | None) -> list[str]:
+        """Render every page with a sample, so a misspelt variable in an override fails `config check`,
+        not the page during an incident."""
+        found = []
+        for name, render in (
+            (PAGE, lambda: self.status(state)),
+            (INCIDENT, lambda: self.incident(state, incident) if incident else ""),
+        ):
+            try:
+                render()
+            except Exception as exc:  # a user template can fail in any way; report, don't crash
+                found.append(f"{name}: {type(exc).__name__}: {exc}")
+        for status in ("investigating", "identified", "monitoring", "resolved"):
+            try:
+                self.stage_text(status, ["API"], 30)
+            except Exception as exc:
+                found.append(f"{STAGE.format(status=status)}: {type(exc).__name__}: {exc}")
+        return found
