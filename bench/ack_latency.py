@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -61,12 +62,16 @@ async def measure(driver: SlackDriver, text: str, requests: int, concurrency: in
             started = time.perf_counter()
             response = await driver.slash(USER, CHANNEL, text)
             latencies.append((time.perf_counter() - started) * 1000)
+
             failures += response.status != 200
 
+    gc.collect()
+    gc.disable()  # a full collection in this process (the client) would stall every request in flight
     cpu_before = cpu_seconds(pid)
     started = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(requests)))
     wall = time.perf_counter() - started
+    gc.enable()
     cpu_after = cpu_seconds(pid)
     cpu = cpu_after - cpu_before if cpu_before is not None and cpu_after is not None else None
     return Row(f"`/incident {text}`", latencies, failures, wall, cpu)

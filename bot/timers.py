@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.db import Store, insert_new
@@ -232,7 +232,24 @@ class TimerStore(Store):
     async def claim_due(
         self, now: datetime, worker: str, limit: int = 20, lease: timedelta = LEASE
     ) -> list[Timer]:
-        """Claim up to `limit` due timers for `worker`; a timer is claimed by exactly one worker."""
+        """Claim up to `limit` due timers for `worker`; a timer is claimed by exactly one worker.
+
+        A read first, so that polling an idle queue writes nothing: on SQLite every write takes the
+        database's one write lock, and a Slack request's write that meets it waits in SQLite's busy
+        handler, which sleeps in steps of up to 100 ms."""
+        async with self.sessions() as session:
+            work = await session.scalar(
+                select(TimerRow.id)
+                .where(
+                    or_(
+                        and_(TimerRow.status == PENDING, TimerRow.due_at <= now),
+                        and_(TimerRow.status == RUNNING, TimerRow.lease_until < now),
+                    )
+                )
+                .limit(1)
+            )
+        if work is None:
+            return []
         async with self._tx() as session:
             await session.execute(
                 update(TimerRow)
