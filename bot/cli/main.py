@@ -123,6 +123,10 @@ def _check_config(settings: Settings, path: str | None) -> int:
         raise UsageError(str(exc)) from exc
     problems = [f"template: {p}" for p in template_problems(config)]
     problems += [f"paging: {p}" for p in config.paging.problems()]
+    if config.status_page.atlassian is not None and settings.statuspage_api_key is None:
+        problems.append(
+            "status_page.atlassian: INCIDENTBOT_STATUSPAGE_API_KEY is not set, so nothing can be pushed"
+        )
     for warning in escalation_warnings(config):
         print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:

@@ -21,12 +21,14 @@ from bot.domain import DomainError
 from bot.integrations.slack import SlackGateway, make_client
 from bot.services.incidents import utcnow
 from bot.services.statuspage import StatusPageService
+from bot.services.statuspage_push import PushQueue
 from bot.statuspage.model import CLI, PublicDraft
 from bot.statuspage.pages import Pages
 from bot.statuspage.site import Snapshot, export, load_state
 from bot.statuspage.store import StatusPageStore
 from bot.statuspage.text import page_text
 from bot.store import IncidentStore
+from bot.timers import Scheduler, TimerStore
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -49,7 +51,7 @@ def _service(sessions: Sessions, settings: Settings, config: AppConfig) -> Statu
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     slack = SlackGateway(make_client(token, settings.slack_api_url)) if token else None
     directory = config.status_page.export_dir
-    return StatusPageService(
+    service = StatusPageService(
         config,
         StatusPageStore(sessions),
         IncidentStore(sessions),
@@ -57,6 +59,9 @@ def _service(sessions: Sessions, settings: Settings, config: AppConfig) -> Statu
         utcnow,
         config_relative(settings.config, directory) if directory else None,
     )
+    if config.status_page.atlassian is not None:  # the serving bot pushes what the CLI queues
+        service.add_listener(PushQueue(Scheduler(TimerStore(sessions), utcnow), utcnow))
+    return service
 
 
 async def _snapshot(sessions: Sessions, config: AppConfig) -> Snapshot:

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     webhook_token: SecretStr | None = None
     pagerduty_webhook_secret: SecretStr | None = None
     """Signing secret of the PagerDuty v3 webhook subscription that reports acknowledgements back."""
+    statuspage_api_key: SecretStr | None = None
+    """Atlassian Statuspage API key, for `status_page.atlassian` (the push to a hosted page)."""
     host: str = "0.0.0.0"
     port: int = 3000
     auto_migrate: bool = False

@@ -11,6 +11,7 @@ the durable job that calls this is rescheduled instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.integrations.trackers import Answer, TrackerError, details, retry_after, send_json
@@ -43,6 +44,9 @@ class HostedUpdate:
     impact: str
     components: dict[str, str]
     notify: bool = True
+    scheduled_for: datetime | None = None
+    """With `scheduled_until`: a scheduled maintenance, which Statuspage moves along by itself."""
+    scheduled_until: datetime | None = None
 
     def fields(self, opening: bool) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -53,6 +57,13 @@ class HostedUpdate:
             "component_ids": sorted(self.components),
             "deliver_notifications": self.notify,
         }
+        if self.scheduled_for and self.scheduled_until:
+            fields |= {
+                "scheduled_for": self.scheduled_for.isoformat(),
+                "scheduled_until": self.scheduled_until.isoformat(),
+                "scheduled_auto_in_progress": True,
+                "scheduled_auto_completed": True,
+            }
         return {"name": self.name, **fields} if opening else fields
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import commands
 from bot.config import AppConfig, Settings, config_relative
+from bot.integrations.hosted_statuspage import HostedStatuspage
 from bot.integrations.pagers import build_providers
 from bot.integrations.slack import Budget, SlackGateway, make_client, slack_error_of
 from bot.metrics import Metrics
@@ -45,8 +46,10 @@ from bot.services.reminders import UpdateReminders
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService, SLOSnapshots
 from bot.services.statuspage import StatusPageService
+from bot.services.statuspage_push import PushQueue, StatusPagePush
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.specs import configured_slos
+from bot.statuspage.hosted_links import HostedLinks
 from bot.statuspage.store import StatusPageStore
 from bot.store import IncidentStore, db
 from bot.templating import Templates
@@ -238,6 +241,16 @@ async def build_runtime(
         config_relative(settings.config, export_dir) if export_dir else None,
         slo.slos,
     )
+    push = config.status_page.atlassian
+    if push is not None and settings.statuspage_api_key is None:
+        log.warning(
+            "status_page.atlassian is set but INCIDENTBOT_STATUSPAGE_API_KEY is not: nothing is pushed"
+        )
+    elif push is not None and settings.statuspage_api_key is not None:
+        hosted = HostedStatuspage(push.api_url, settings.statuspage_api_key.get_secret_value(), push.page_id)
+        links = HostedLinks(sessions)
+        StatusPagePush(push, hosted, links, statuspage.store, store, scheduler, slack, now)
+        statuspage.add_listener(PushQueue(scheduler, now))
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)

@@ -70,6 +70,12 @@ def _problem(incident: dict[str, Any], state: StatuspageState, creating: bool) -
     status = incident.get("status")
     if status is not None and status not in INCIDENT_STATUSES | MAINTENANCE_STATUSES:
         return f"status is not included in the list ({status!r})"
+    if (
+        creating
+        and status in MAINTENANCE_STATUSES
+        and not (incident.get("scheduled_for") and incident.get("scheduled_until"))
+    ):
+        return "scheduled_for and scheduled_until are required for scheduled maintenance"
     impact = incident.get("impact_override")
     if impact is not None and impact not in IMPACTS:
         return f"impact_override is not included in the list ({impact!r})"

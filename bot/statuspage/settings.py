@@ -44,6 +44,22 @@ class Component(Strict):
         return value
 
 
+class AtlassianPush(Strict):
+    """Push every public update to a hosted Atlassian Statuspage too (its API key from the environment,
+    INCIDENTBOT_STATUSPAGE_API_KEY)."""
+
+    page_id: str
+    api_url: str = "https://api.statuspage.io/v1"
+    components: dict[str, str] = {}
+    """Our component id -> the hosted page's component id; components not named stay off the hosted page."""
+    notify: bool = True
+    """Let Statuspage e-mail and text its own subscribers on each update (`deliver_notifications`)."""
+    retry_seconds: int = Field(60, ge=1, le=3600)
+    """Wait before trying again when Statuspage is down or busy (a 429's Retry-After wins)."""
+    give_up_after: int = Field(24 * 3600, ge=60)
+    """Seconds after which an update Statuspage never took is left there (and said so in the channel)."""
+
+
 DEFAULT_IMPACT = {"SEV1": "critical", "SEV2": "major", "SEV3": "minor", "SEV4": "none"}
 
 
@@ -63,6 +79,7 @@ class StatusPageConfig(Strict):
     history_days: int = Field(14, ge=1, le=90)
     """Past incidents shown on the page."""
     uptime_days: int = Field(90, ge=7, le=365)
+    atlassian: AtlassianPush | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -109,4 +126,7 @@ class StatusPageConfig(Strict):
         for service, component in services.items():
             if component is not None and self.component(component) is None:
                 found.append(f"services.{service}.status_component: no status_page component {component!r}")
+        for component in self.atlassian.components if self.atlassian else {}:
+            if self.component(component) is None:
+                found.append(f"status_page.atlassian.components: no status_page component {component!r}")
         return found

@@ -358,3 +358,19 @@ class StatusPageRevisionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HostedStatuspageLinkRow(Base):
+    """Our incident (or maintenance) and the Atlassian Statuspage incident the push made of it. Written
+    before the hosted incident is opened (`hosted_id` still empty), so two workers cannot both open it."""
+
+    __tablename__ = "hosted_statuspage_links"
+
+    local_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    local_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hosted_id: Mapped[str | None] = mapped_column(String(60))
+    pushed_update_id: Mapped[int | None] = mapped_column(Integer)
+    """Our last public update the hosted incident has (incidents), or the maintenance's pushed state."""
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
