@@ -200,7 +200,9 @@ def update_view(
     blocks: list[dict[str, Any]] = list(preview or [])
     blocks += [
         _input("status", "Status", _select(statuses, values.get("status", incident.status))),
-        _input("known", "What we know", _text_input(values.get("known"), multiline=True)),
+        # Optional for Slack: a status-page-only update needs no internal text (the service asks for it
+        # when an internal audience is ticked).
+        _input("known", "What we know", _text_input(values.get("known"), multiline=True), optional=True),
         _input("doing", "What we are doing", _text_input(values.get("doing"), multiline=True), optional=True),
         _input(
             "next_update",

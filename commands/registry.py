@@ -63,6 +63,7 @@ HELP_ORDER = (
     "actions",
     "postmortem",
     "slo",
+    "maintenance",
     "list",
     "help",
 )

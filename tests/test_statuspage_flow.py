@@ -15,6 +15,7 @@ from tests.statuspage_helpers import (
     everything_public,
     fetch,
     join,
+    open_update_form,
     post_public,
     posted,
     preview_public,
@@ -220,3 +221,22 @@ async def test_the_public_text_follows_the_stage_until_someone_writes_it(bot: Bo
 
 async def _severity(bot: BotUnderTest, incident_id: int, severity: str) -> bool:
     return (await bot.incident(incident_id)).severity == severity
+
+
+async def test_a_status_page_only_update_needs_no_internal_text_but_an_internal_one_does(
+    bot: BotUnderTest,
+) -> None:
+    ws = bot.workspace
+    incident = await declare(bot, "Payments are failing")
+    view_id = await open_update_form(bot, ALICE, incident)
+    answer = await bot.driver.submit_view(ALICE, view_id, {"audiences": {"value": ["channel"]}})
+    assert answer.json == {
+        "response_action": "errors",
+        "errors": {"known": "Say what we know, even if it is little."},
+    }
+    answer = await bot.driver.submit_view(ALICE, view_id, {"audiences": {"value": ["status_page"]}})
+    assert answer.json and answer.json["response_action"] == "update", answer.body
+    assert "We are currently investigating" in str(ws.views[view_id].view["blocks"])
+    await bot.driver.submit_view(ALICE, view_id, None)
+    await eventually(lambda: posted(bot, incident.channel_id, "Published on the status page"))
+    assert "We are currently investigating" in (await fetch(bot.url, "/status")).text
