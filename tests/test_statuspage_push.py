@@ -19,8 +19,8 @@ from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
 from bot.standin.statuspage_api import API_KEY, StatuspageState, running_statuspage
 from bot.statuspage.settings import AtlassianPush
-from tests.fixtures_bot import ALICE, EXAMPLE_CONFIG, BotUnderTest, bot_settings, running_bot
-from tests.statuspage_helpers import fetch, post_public, posted
+from tests.fixtures_bot import ALICE, BOB, EXAMPLE_CONFIG, BotUnderTest, bot_settings, running_bot
+from tests.statuspage_helpers import approval_request, fetch, join, post_public, posted
 from tests.test_lifecycle import declare
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "statuspage-atlassian.yml"
@@ -162,3 +162,16 @@ async def test_an_update_posted_from_the_cli_is_pushed_by_the_serving_bot(
     assert process.returncode == 0, err.decode()
     await eventually(lambda: hosted_bodies(hosted) == [["Found it."]])
     assert hosted.components[API] == "major_outage"
+
+
+async def test_an_update_approved_after_a_later_one_reaches_the_hosted_page_in_publication_order(
+    bot: BotUnderTest, hosted: StatuspageState
+) -> None:
+    incident = await declare(bot, "Checkout errors")  # Alice is the IC
+    join(bot, incident, BOB)
+    await post_public(bot, BOB, incident, {"public_body": {"value": "Asked for first."}})
+    request = await approval_request(bot, incident)
+    await publish(bot, incident.id, "investigating", "Published first.", "partial_outage")
+    await eventually(lambda: hosted_bodies(hosted) == [["Published first."]])
+    await bot.driver.click(ALICE, "statuspage_approve", channel_id=request.channel, message_ts=request.ts)
+    await eventually(lambda: hosted_bodies(hosted) == [["Asked for first.", "Published first."]])

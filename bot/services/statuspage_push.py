@@ -28,7 +28,8 @@ from bot.timers import DEFAULT_PRIORITY, RetryLater, Scheduler, Timer
 
 log = logging.getLogger(__name__)
 PUSH = "statuspage.push"
-CANCELLED = 1
+OPENED, CANCELLED = 1, 2
+"""How far a maintenance got on the hosted page."""
 OPENING = timedelta(seconds=5)
 
 
@@ -101,16 +102,15 @@ class StatusPagePush:
         if public is None:
             return
         link = await self.links.get(INCIDENT, incident_id)
-        hosted_id, done = (link.hosted_id, link.pushed or 0) if link else (None, 0)
-        for index, update in enumerate(public.updates):
-            if update.id <= done:
-                continue
+        hosted_id, done = (link.hosted_id, link.pushed) if link and link.hosted_id else (None, 0)
+        # Public updates are in publication order and only ever appended, so progress is a count.
+        for index in range(done, len(public.updates)):
             sent = self._hosted(public, index)
             if hosted_id is None:
                 hosted_id = await self._open(INCIDENT, incident_id, sent)
             else:
                 await self.hosted.update_incident(hosted_id, sent)
-            await self.links.pushed(INCIDENT, incident_id, hosted_id, update.id)
+            await self.links.pushed(INCIDENT, incident_id, hosted_id, index + 1)
 
     async def _open(self, kind: str, local_id: int, update: HostedUpdate) -> str:
         """Open the hosted incident under a claim, so two workers cannot both open it."""
@@ -155,7 +155,7 @@ class StatusPagePush:
                 maintenance.scheduled_until,
             )
             hosted_id = await self._open(MAINTENANCE, maintenance_id, scheduled)
-            await self.links.pushed(MAINTENANCE, maintenance_id, hosted_id, 0)
+            await self.links.pushed(MAINTENANCE, maintenance_id, hosted_id, OPENED)
             link = await self.links.get(MAINTENANCE, maintenance_id)
         if maintenance.cancelled_at is not None and link is not None and link.pushed != CANCELLED:
             body = "This maintenance has been cancelled."

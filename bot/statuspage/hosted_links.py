@@ -26,8 +26,8 @@ class HostedLink:
     kind: str
     local_id: int
     hosted_id: str | None
-    pushed: int | None
-    """Our last public update the hosted incident has (incidents); 1 once a maintenance is cancelled there."""
+    pushed: int
+    """How many of our public updates the hosted incident has (a maintenance: 1 opened, 2 cancelled)."""
     claimed_at: datetime
     failing_since: datetime | None
     last_error: str | None
@@ -38,7 +38,7 @@ def _link(row: HostedStatuspageLinkRow) -> HostedLink:
         row.local_kind,
         row.local_id,
         row.hosted_id,
-        row.pushed_update_id,
+        row.pushed,
         row.claimed_at,
         row.failing_since,
         row.last_error,
@@ -75,7 +75,7 @@ class HostedLinks(Store):
     async def pushed(self, kind: str, local_id: int, hosted_id: str, pushed: int) -> None:
         """Record a push that Atlassian accepted, and that nothing is failing any more."""
         await self._set(
-            kind, local_id, hosted_id=hosted_id, pushed_update_id=pushed, failing_since=None, last_error=None
+            kind, local_id, hosted_id=hosted_id, pushed=pushed, failing_since=None, last_error=None
         )
 
     async def release(self, kind: str, local_id: int) -> None:

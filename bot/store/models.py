@@ -369,8 +369,9 @@ class HostedStatuspageLinkRow(Base):
     local_kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     local_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     hosted_id: Mapped[str | None] = mapped_column(String(60))
-    pushed_update_id: Mapped[int | None] = mapped_column(Integer)
-    """Our last public update the hosted incident has (incidents), or the maintenance's pushed state."""
+    pushed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many of our public updates the hosted incident has, in publication order (a maintenance: 1
+    once opened there, 2 once its cancellation is)."""
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)

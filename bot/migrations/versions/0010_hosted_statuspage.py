@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("local_kind", sa.String(20), nullable=False),
         sa.Column("local_id", sa.Integer, nullable=False),
         sa.Column("hosted_id", sa.String(60)),
-        sa.Column("pushed_update_id", sa.Integer),
+        sa.Column("pushed", sa.Integer, nullable=False, server_default="0"),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("failing_since", sa.DateTime(timezone=True)),
         sa.Column("last_error", sa.Text),
