@@ -123,6 +123,12 @@ def _check_config(settings: Settings, path: str | None) -> int:
         raise UsageError(str(exc)) from exc
     problems = [f"template: {p}" for p in template_problems(config)]
     problems += [f"paging: {p}" for p in config.paging.problems()]
+    slo_ids = {slo.id for slo in slos}
+    problems += [
+        f"status_page.components.{c.id}.uptime_slo: no SLO {c.uptime_slo!r} ({', '.join(sorted(slo_ids))})"
+        for c in config.status_page.components
+        if c.uptime_slo is not None and c.uptime_slo not in slo_ids
+    ]
     if config.status_page.atlassian is not None and settings.statuspage_api_key is None:
         problems.append(
             "status_page.atlassian: INCIDENTBOT_STATUSPAGE_API_KEY is not set, so nothing can be pushed"

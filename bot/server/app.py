@@ -92,6 +92,7 @@ class Runtime:
     _slack_check: tuple[float, str | None] = field(default=(0.0, None))
     _warming: asyncio.Task[None] | None = None
     _exporting: asyncio.Task[None] | None = None
+    _measuring_uptime: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Background work: the durable-timer worker (escalations, reminders, queued jobs), the probes; and
@@ -104,6 +105,10 @@ class Runtime:
             self._exporting = asyncio.create_task(
                 self.statuspage.keep_export_current(), name="incidentbot-status-export"
             )
+        if self.statuspage.site.sli is not None:
+            self._measuring_uptime = asyncio.create_task(
+                self.statuspage.keep_sli_current(), name="incidentbot-status-uptime"
+            )
 
     async def _warm_up(self) -> None:
         try:
@@ -113,8 +118,9 @@ class Runtime:
 
     async def close(self) -> None:
         """Finish acked work and the timer being fired, within Docker's default 10 s stop timeout."""
-        if self._exporting is not None:
-            self._exporting.cancel()
+        for task in (self._exporting, self._measuring_uptime):
+            if task is not None:
+                task.cancel()
         await asyncio.gather(inflight.drain(SHUTDOWN_GRACE_SECONDS), self.scheduler.stop())
         if self.prometheus_probe is not None:
             await self.prometheus_probe.close()
@@ -240,6 +246,7 @@ async def build_runtime(
         now,
         config_relative(settings.config, export_dir) if export_dir else None,
         slo.slos,
+        prometheus,
     )
     push = config.status_page.atlassian
     if push is not None and settings.statuspage_api_key is None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident, validate_title
@@ -24,6 +25,7 @@ from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.messages import problems as problems_message
 from bot.slo.model import SLO
+from bot.slo.prometheus import PrometheusClient
 from bot.statuspage import messages as ui
 from bot.statuspage.model import (
     CLI,
@@ -38,6 +40,7 @@ from bot.statuspage.model import (
 from bot.statuspage.pages import Pages
 from bot.statuspage.settings import COMPONENT_STATUSES, INCIDENT_STATUSES
 from bot.statuspage.site import PublicSite, Snapshot, export
+from bot.statuspage.sli_uptime import REFRESH_EVERY, SliUptime
 from bot.statuspage.store import StatusPageStore
 from bot.store import IncidentStore
 
@@ -90,6 +93,7 @@ class StatusPageService:
         now: Callable[[], datetime],
         export_dir: Path | None = None,
         slos: Sequence[SLO] = (),
+        prometheus: PrometheusClient | None = None,
     ) -> None:
         self.config = config
         self.section = config.status_page
@@ -102,6 +106,11 @@ class StatusPageService:
         self.site = PublicSite(store, self.section, self.pages, now)
         self.listeners: list[StatusPageListener] = []
         self.service_components = service_components(config, slos)
+        by_id = {slo.id: slo for slo in slos}
+        uptime_slos = {c.id: by_id[c.uptime_slo] for c in self.section.components if c.uptime_slo in by_id}
+        if uptime_slos and prometheus is not None:
+            zone = ZoneInfo(self.section.time_zone)
+            self.site.sli = SliUptime(prometheus, uptime_slos, zone, self.section.uptime_days)
         self._export_lock = asyncio.Lock()
         self._exported: Snapshot | None = None
 
@@ -395,6 +404,22 @@ class StatusPageService:
         if self.export_dir is None or await self.site.snapshot() is self._exported:
             return False
         return not await self.write_export()
+
+    async def refresh_uptime(self) -> bool:
+        """Ask Prometheus for the SLI uptime figures missing (and today's); True when the page changed."""
+        if self.site.sli is None or not await self.site.sli.refresh(self.now()):
+            return False
+        self.site.invalidate()
+        return True
+
+    async def keep_sli_current(self, every: timedelta = REFRESH_EVERY) -> None:
+        """Run by a serving process when a component takes its uptime from an SLI."""
+        while True:
+            try:
+                await self.refresh_uptime()
+            except Exception:  # a surprise must not end the refresh for good
+                log.warning("status page: could not refresh the uptime from Prometheus", exc_info=True)
+            await asyncio.sleep(every.total_seconds())
 
     async def keep_export_current(self, every_seconds: float = 60.0) -> None:
         """Run by a serving process while `export_dir` is set: `refresh_export` every minute."""

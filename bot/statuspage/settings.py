@@ -35,6 +35,9 @@ class Component(Strict):
     showcase: bool = False
     """Show its 90-day uptime bar."""
     only_show_if_degraded: bool = False
+    uptime_slo: str | None = None
+    """An SLO (its id, `service/name`, e.g. `checkout/availability`) whose SLI gives this component's
+    daily uptime, from Prometheus, instead of the time the public updates held it down."""
 
     @field_validator("id")
     @classmethod

@@ -28,6 +28,7 @@ from bot.statuspage import feeds, shapes
 from bot.statuspage.model import PublicIncident
 from bot.statuspage.pages import Pages
 from bot.statuspage.settings import StatusPageConfig
+from bot.statuspage.sli_uptime import SliUptime
 from bot.statuspage.state import PageState
 from bot.statuspage.store import StatusPageStore
 
@@ -119,13 +120,18 @@ class Snapshot:
 
 
 async def load_state(
-    store: StatusPageStore, config: StatusPageConfig, now: datetime, changed_at: datetime | None = None
+    store: StatusPageStore,
+    config: StatusPageConfig,
+    now: datetime,
+    changed_at: datetime | None = None,
+    sli: SliUptime | None = None,
 ) -> PageState:
     revision, stored_change = await store.revision()
     window = timedelta(days=max(config.uptime_days, config.history_days) + 1)
     incidents = await store.incidents(now - window)
     maintenances = await store.maintenances(now - window)
-    return PageState(config, now, incidents, maintenances, revision, changed_at or stored_change)
+    figures = {component: dict(days) for component, days in sli.figures.items()} if sli else {}
+    return PageState(config, now, incidents, maintenances, revision, changed_at or stored_change, figures)
 
 
 class PublicSite:
@@ -147,6 +153,12 @@ class PublicSite:
         self._checked = 0.0
         self._lock = asyncio.Lock()
         self._unreachable = False
+        self.sli: SliUptime | None = None
+        """Daily uptime from Prometheus for components with `uptime_slo`; a change renders the page again."""
+        self._sli_generation = 0
+
+    def _sli_changed(self) -> bool:
+        return self.sli is not None and self.sli.generation != self._sli_generation
 
     @property
     def current(self) -> Snapshot | None:
@@ -161,6 +173,7 @@ class PublicSite:
             self._current is not None
             and time.monotonic() - self._checked < self.check_every
             and (self._valid_until is None or self.now() < self._valid_until)
+            and not self._sli_changed()
         )
 
     async def snapshot(self) -> Snapshot:
@@ -177,9 +190,13 @@ class PublicSite:
             try:
                 revision, _ = await self.store.revision()
                 expired = self._valid_until is not None and now >= self._valid_until
-                if self._current is None or self._current.revision != revision or expired:
+                stale = expired or self._sli_changed()
+                if self._current is None or self._current.revision != revision or stale:
                     same = self._current is not None and self._current.revision == revision
-                    state = await load_state(self.store, self.config, now, now if expired and same else None)
+                    generation = self.sli.generation if self.sli else 0
+                    changed_at = now if stale and same else None
+                    state = await load_state(self.store, self.config, now, changed_at, self.sli)
+                    self._sli_generation = generation
                     self._current = Snapshot(state, self.pages)
                     self._valid_until = state.valid_until()
                 elif self._unreachable:

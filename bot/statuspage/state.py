@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -63,6 +63,8 @@ class PageState:
     maintenances: list[Maintenance]
     revision: int = 0
     changed_at: datetime | None = None
+    sli: dict[str, dict[date, float | None]] = field(default_factory=dict)
+    """Component -> day -> uptime from its `uptime_slo` (see `SliUptime`)."""
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
@@ -148,7 +150,13 @@ class PageState:
         key = f"uptime:{component}"
         if key not in self._cache:
             self._cache[key] = uptime.days(
-                self.incidents, self.maintenances, component, self.now, self.zone, self.config.uptime_days
+                self.incidents,
+                self.maintenances,
+                component,
+                self.now,
+                self.zone,
+                self.config.uptime_days,
+                self.sli.get(component),
             )
         return self._cache[key]  # type: ignore[return-value]
 

@@ -68,8 +68,10 @@ def days(
     now: datetime,
     zone: ZoneInfo,
     count: int,
+    sli: dict[date, float | None] | None = None,
 ) -> list[Day]:
-    """The last `count` days, oldest first, today (up to now) last."""
+    """The last `count` days, oldest first, today (up to now) last. With `sli` (day -> SLI from
+    Prometheus), a day's figure is its SLI where Prometheus had one; the status stays the public one."""
     outages = segments(incidents, component, now)
     planned = maintenance_segments(maintenances, component, now)
     today = now.astimezone(zone).date()
@@ -78,7 +80,12 @@ def days(
         day = today - timedelta(days=offset)
         start = datetime.combine(day, time(), zone)
         end = min(datetime.combine(day + timedelta(days=1), time(), zone), now)
-        result.append(_day(day, start, end, outages, planned))
+        found = _day(day, start, end, outages, planned)
+        measured = (sli or {}).get(day)
+        if measured is not None:
+            length = (end - start).total_seconds()
+            found = Day(day, measured, found.status, (1 - measured) * length, length)
+        result.append(found)
     return result
 
 
