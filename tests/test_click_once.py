@@ -47,10 +47,12 @@ async def test_a_double_clicked_acknowledge_records_one_acknowledgement(bot: Bot
         4, lambda i: bot.driver.click(paged, "page_ack", channel_id=page.channel, message_ts=page.ts)
     )
     await eventually(lambda: len(told(ws, rf"already acknowledged by <@{paged}> {WHEN}")) == 3)
-    assert len(await events(bot, incident, EventKind.PAGE_ACKED)) == 1
+    # A later click may tell of the acknowledgement before the first one has written it on the timeline.
+    await eventually(lambda: events(bot, incident, EventKind.PAGE_ACKED))
     notice = "acknowledged the page; time to acknowledge"
     await eventually(lambda: posted(ws, incident.channel_id, notice))
     assert len(posted(ws, incident.channel_id, notice)) == 1
+    assert len(await events(bot, incident, EventKind.PAGE_ACKED)) == 1
 
 
 async def test_two_resolution_forms_submitted_together_resolve_once(bot: BotUnderTest) -> None:
