@@ -110,7 +110,12 @@ async def _serve(settings: Settings, migrate: bool = False) -> int:
 
 def _check_config(settings: Settings, path: str | None) -> int:
     from bot.config import ConfigError
-    from bot.config.checks import escalation_warnings, template_problems
+    from bot.config.checks import (
+        communication_problems,
+        escalation_warnings,
+        mail_warnings,
+        template_problems,
+    )
     from bot.runbooks.model import configured_runbooks
     from bot.slo.specs import configured_slos
 
@@ -123,7 +128,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
         raise UsageError(str(exc)) from exc
     problems = [f"template: {p}" for p in template_problems(config)]
     problems += [f"paging: {p}" for p in config.paging.problems()]
-    for warning in escalation_warnings(config):
+    problems += communication_problems(config)
+    for warning in [*escalation_warnings(config), *mail_warnings(settings, config)]:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
         print(problem, file=sys.stderr)
