@@ -171,19 +171,26 @@ async def test_a_relay_down_for_a_while_gets_the_mail_later_once(
         # The incident flow went on: the channel and the announcement exist (declare waited for them).
         waiting = await eventually(lambda: _retried(bot, incident), timeout=10)
         assert waiting.status == "pending" and "Connect call failed" in (waiting.last_error or "")
+        await post_update(bot, incident, "The index rebuild is at 40%.", ["channel", "management"])
+        await eventually(lambda: _queued(bot, incident, 2))
         smtp_server.start()
-        [mail] = await eventually(lambda: smtp_server.handler.to(CTO), timeout=15)
-        assert mail.message_id == waiting.message_id
-        await eventually(lambda: _sent(bot, incident, 1))
+        first, second = await eventually(lambda: _two(smtp_server.handler.to(CTO)), timeout=15)
+        assert first.message_id == waiting.message_id  # the thread arrives in order, threaded
+        assert second.message["In-Reply-To"] == first.message_id
+        await eventually(lambda: _sent(bot, incident, 2))
         await eventually(lambda: _no_mail_timers(bot))
-        assert len(smtp_server.received) == 1
-        [done] = await thread(bot, incident)
-        assert done.status == SENT and done.attempts >= 3
+        assert len(smtp_server.received) == 2
+        declared, update = await thread(bot, incident)
+        assert declared.status == update.status == SENT and declared.attempts >= 3
 
 
 async def _retried(bot: BotUnderTest, incident: Incident) -> Mail | None:
     mails = await thread(bot, incident)
     return mails[0] if mails and mails[0].attempts >= 2 else None
+
+
+async def _queued(bot: BotUnderTest, incident: Incident, count: int) -> bool:
+    return len(await thread(bot, incident)) == count
 
 
 async def _no_mail_timers(bot: BotUnderTest) -> bool:

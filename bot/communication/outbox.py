@@ -150,6 +150,22 @@ class OutboxStore(db.Store):
             )
             return [_mail(row) for row in rows.all()]
 
+    async def waits_for_earlier(self, mail: Mail) -> bool:
+        """Whether an earlier mail of the same thread is still pending: a thread is read in order, so a
+        later notice waits while the server refuses the first one."""
+        async with self.sessions() as session:
+            earlier = await session.scalar(
+                select(OutboxMailRow.id)
+                .where(
+                    OutboxMailRow.incident_id == mail.incident_id,
+                    OutboxMailRow.audience == mail.audience,
+                    OutboxMailRow.status == PENDING,
+                    OutboxMailRow.id < mail.id,
+                )
+                .limit(1)
+            )
+            return earlier is not None
+
     async def told(self, incident_id: int) -> dict[str, datetime]:
         """Audience → when it was first told about the incident."""
         async with self.sessions() as session:

@@ -243,6 +243,8 @@ class Communication(IncidentHooks):
         if self.mailer is None:
             await self._failed(mail, self.mail_problem, ())
             return
+        if await self.outbox.waits_for_earlier(mail):
+            raise RetryLater(RETRY_FIRST, "an earlier mail of the thread is not sent yet")
         message = build_message(
             mail_from=self.mailer.sender,
             recipients=mail.recipients,
