@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.communication.outbox import FAILED, SENT, Mail
 from bot.domain import EventKind, Incident, TimelineEvent
+from bot.oncall.settings import OnCallConfig
 from bot.services.communication import MAIL_SEND, Communication
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
-from tests.fixtures_bot import ALICE, MANAGEMENT, BotUnderTest, bot_settings, running_bot
+from tests.fixtures_bot import ALICE, MANAGEMENT, BotUnderTest, Clock, bot_settings, running_bot
 from tests.fixtures_smtp import MAIL_FROM, Authority, SmtpServer
 from tests.test_lifecycle import declare, latest_view
 
@@ -240,6 +242,9 @@ async def test_a_private_incident_reaches_management_without_its_title_or_detail
         )
         second = (await eventually(lambda: _two(smtp_server.handler.to(CTO)), timeout=10))[1]
         assert "Initech" not in f"{second.message['Subject']} {second.part('plain')} {second.part('html')}"
+        # The update's Slack post to management is redacted too; the incident channel has it in full.
+        assert all("Initech" not in message_text(m) for m in bot.workspace.messages(MANAGEMENT))
+        assert channel_says(bot, incident, "The Initech deal memo was posted publicly.")
 
 
 async def test_a_permanent_refusal_is_shown_in_the_channel_and_on_the_timeline(
@@ -283,3 +288,39 @@ async def test_without_smtp_the_channel_says_what_was_not_sent(
         await eventually(
             lambda: any(incident.reference in message_text(m) for m in bot.workspace.messages(MANAGEMENT))
         )
+
+
+async def test_a_crash_between_send_and_record_resends_once_with_the_same_message_id(
+    database_url: str, standin: RunningStandin, app_config: Any, smtp_server: SmtpServer
+) -> None:
+    """The one honest exception to "never twice": the server took the mail, the bot died before writing
+    so. The timer fires again and the mail goes again, once, recognisably the same (its Message-ID)."""
+    clock = Clock(datetime(2026, 11, 24, 2, 0, tzinfo=UTC))
+    quiet = app_config.model_copy(update={"oncall": OnCallConfig()})
+    settings = bot_settings(database_url, standin, smtp_url=smtp_server.url(), mail_from=MAIL_FROM)
+    async with running_bot(settings, quiet, standin.workspace, clock) as bot:
+        incident = await declare(bot, "Reports empty", severity={"value": "SEV1"})
+        await eventually(lambda: _queued(bot, incident, 1))
+        outbox = communication(bot).outbox
+        real_finish = outbox.finish
+
+        async def crash(*args: Any, **kwargs: Any) -> bool:
+            outbox.finish = real_finish  # type: ignore[method-assign]
+            raise ConnectionResetError("the process died here")
+
+        outbox.finish = crash  # type: ignore[method-assign]
+        await bot.runtime.scheduler.run_due()
+        assert len(smtp_server.handler.to(CTO)) == 1
+        [mail] = await thread(bot, incident)
+        assert mail.status == "pending"  # the record never said sent
+
+        clock.advance(minutes=1)
+        await bot.runtime.scheduler.run_due()
+        first, again = smtp_server.handler.to(CTO)
+        assert first.message_id == again.message_id == mail.message_id
+        [mail] = await thread(bot, incident)
+        assert mail.status == SENT
+
+        clock.advance(minutes=10)
+        assert await bot.runtime.scheduler.run_due() == 0
+        assert len(smtp_server.handler.to(CTO)) == 2

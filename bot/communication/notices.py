@@ -43,15 +43,20 @@ class Notice:
         }[self.kind]
 
 
+def hidden(incident: Incident) -> Incident:
+    """A private incident as audiences other than engineering may see it: reference, severity, status and
+    times, no title, summary or service."""
+    return replace(incident, title=PRIVATE_TITLE, summary=PRIVATE_TEXT, service=None)
+
+
 def for_audience(notice: Notice, sees_private: bool) -> Notice:
     """The notice as this audience may read it: a private incident's title, summary, service and texts
     replaced for everyone who does not see private incidents (all but engineering)."""
     if not notice.incident.private or sees_private:
         return notice
-    hidden = replace(notice.incident, title=PRIVATE_TITLE, summary=PRIVATE_TEXT, service=None)
     return replace(
         notice,
-        incident=hidden,
+        incident=hidden(notice.incident),
         known=PRIVATE_TEXT if notice.known else "",
         doing="",
         resolution=PRIVATE_TEXT if notice.resolution else "",

@@ -146,9 +146,9 @@ class Communication(IncidentHooks):
             next_update_minutes=data.get("next_update_minutes"),
         )
         for name, audience in self.section.audiences.items():
-            if name in ticked or (audience.slack_channel and self._audience_of_update(audience, ticked)):
+            if name in ticked or self._audience_of_update(audience, ticked):
                 once = f"comm:{incident.id}:{name}:update:{update.id}"
-                await self._tell(name, audience, notice, once, slack=False)
+                await self._tell(name, audience, notice, once, posted_by_update=True)
 
     async def resolved(self, incident: Incident) -> None:
         """The final notice, to every audience that was told anything about the incident."""
@@ -169,7 +169,8 @@ class Communication(IncidentHooks):
 
     def _audience_of_update(self, audience: Audience, ticked: set[str]) -> bool:
         """An update ticked for the announcements reaches the audience whose channel that is."""
-        return "announcements" in ticked and audience.slack_channel == self.config.channels.announcements
+        announcements = self.config.channels.announcements
+        return "announcements" in ticked and bool(announcements) and audience.slack_channel == announcements
 
     def _posts_to(self, audience: Audience) -> str | None:
         """The audience's Slack channel, unless it is the announcements channel: the incident's
@@ -178,11 +179,13 @@ class Communication(IncidentHooks):
         return channel if channel and channel != self.config.channels.announcements else None
 
     async def _tell(
-        self, name: str, audience: Audience, notice: Notice, once: str, slack: bool = True
+        self, name: str, audience: Audience, notice: Notice, once: str, posted_by_update: bool = False
     ) -> None:
+        """Tell one audience once per `once`: its e-mail queued with the `audience_told` event, then its
+        Slack post (unless the update flow posted it already)."""
         incident = notice.incident
         seen = for_audience(notice, self.section.sees_private(name))
-        channel = self._posts_to(audience) if slack else None
+        channel = None if posted_by_update else self._posts_to(audience)
         draft, skipped = None, None
         if audience.email and self.mailer is None:
             skipped = self.mail_problem
@@ -191,7 +194,7 @@ class Communication(IncidentHooks):
             message_id = new_message_id(incident.id, name, self.mailer.domain)
             draft = MailDraft(list(audience.email), subject(seen), text, html, message_id)
         slack_text = self.templates.slack_text(name, audience, seen) if channel else None
-        via = [v for v, used in (("slack", channel), ("email", draft)) if used]
+        via = [v for v, used in (("slack", channel or posted_by_update), ("email", draft)) if used]
         data = {
             "severity": incident.severity,
             "via": via,

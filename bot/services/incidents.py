@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from bot import messages
+from bot.communication.notices import PRIVATE_TEXT, hidden
 from bot.config import COMMANDER_ROLE, AppConfig, Role, Severity
 from bot.domain import (
     AUDIENCES,
@@ -36,6 +38,8 @@ from bot.timers import Scheduler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+RESPONDER_AUDIENCES = ("channel", "announcements")
+"""Update audiences that are the responders' own (engineering): they see private incidents in full."""
 
 
 def utcnow() -> datetime:
@@ -319,11 +323,16 @@ class IncidentService:
         return outcome
 
     def render_update(self, incident: Incident, draft: UpdateDraft, actor: str) -> dict[str, str]:
+        """The update as each audience reads it. A private incident's title and texts reach only the
+        responders' own audiences (the channel, the internal announcements), never management."""
+        private = incident.private
         return {
             audience: self.templates.render(
                 f"update_{audience}.md.j2",
-                incident=incident,
-                draft=draft,
+                incident=hidden(incident) if private and audience not in RESPONDER_AUDIENCES else incident,
+                draft=replace(draft, known=PRIVATE_TEXT, doing="")
+                if private and audience not in RESPONDER_AUDIENCES
+                else draft,
                 config=self.config,
                 actor=actor,
                 now=self.now(),
