@@ -165,6 +165,7 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
         lambda: "Resolved" in message_text(ws.message(ANNOUNCEMENTS, incident.announcement_ts or ""))
     )
 
+    await eventually(lambda: _final_notices(bot, incident.id, 2))  # told after the resolution
     everything = await bot.runtime.incidents.store.timeline(incident.id)
     pages = [e for e in everything if e.kind == EventKind.PAGE_SENT]
     primary = on_call(bot.runtime.config.oncall.schedules[0], incident.created_at)
@@ -172,7 +173,19 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
     assert [(p.data["user"], p.data["reason"]) for p in pages] == [
         (primary.user, "on call for Primary on-call, step 1 of the SEV2 policy")
     ]
-    timeline = [e for e in everything if e.kind != EventKind.PAGE_SENT]  # paging runs in the background
+    # Paging and the communication plan run in the background; the plan's events are checked apart.
+    timeline = [e for e in everything if e.kind not in (EventKind.PAGE_SENT, *COMMUNICATION)]
+    told = [(e.data["audience"], e.data["notice"]) for e in everything if e.kind == EventKind.AUDIENCE_TOLD]
+    assert sorted(told) == [
+        ("engineering", "declared"),
+        ("engineering", "final"),
+        ("engineering", "update"),
+        ("management", "declared"),
+        ("management", "final"),
+        ("management", "update"),
+    ]
+    not_mailed = [e for e in everything if e.kind == EventKind.EMAIL_FAILED]  # no INCIDENTBOT_SMTP_URL here
+    assert [e.data["audience"] for e in not_mailed] == ["management"] * 3
     assert [e.kind for e in timeline] == [
         EventKind.DECLARED,
         EventKind.CHANNEL_CREATED,
@@ -197,6 +210,15 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
     )
     assert set(timeline[4].data["rendered"]) == {"channel", "announcements", "management"}
     assert ws.errors() == [], [(c.method, c.error, c.details) for c in ws.errors()]
+
+
+COMMUNICATION = (EventKind.AUDIENCE_TOLD, EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED)
+
+
+async def _final_notices(bot: BotUnderTest, incident_id: int, count: int) -> bool:
+    timeline = await bot.runtime.incidents.store.timeline(incident_id)
+    finals = [e for e in timeline if e.kind == EventKind.AUDIENCE_TOLD and e.data["notice"] == "final"]
+    return len(finals) == count
 
 
 async def _with(bot: BotUnderTest, incident_id: int, predicate) -> Incident | None:  # type: ignore[no-untyped-def]
