@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.communication.outbox import FAILED, SENT, Mail
-from bot.domain import EventKind, Incident, TimelineEvent
+from bot.domain import EventKind, Incident, TimelineEvent, UpdateDraft
 from bot.oncall.settings import OnCallConfig
 from bot.services.communication import MAIL_SEND, Communication
 from bot.standin import RunningStandin, eventually
@@ -28,6 +28,17 @@ async def mailing_bot(
     values = {"smtp_url": server.url(), "mail_from": MAIL_FROM} if server else {}
     configured = bot_settings(database_url, standin, **{**values, **settings})
     async with running_bot(configured, app_config, standin.workspace) as bot:
+        yield bot
+
+
+@asynccontextmanager
+async def clocked_bot(
+    database_url: str, standin: RunningStandin, app_config: Any, server: SmtpServer, clock: Clock
+) -> AsyncIterator[BotUnderTest]:
+    """A bot whose timers fire when the test says (`scheduler.run_due`), without paging policies."""
+    quiet = app_config.model_copy(update={"oncall": OnCallConfig()})
+    settings = bot_settings(database_url, standin, smtp_url=server.url(), mail_from=MAIL_FROM)
+    async with running_bot(settings, quiet, standin.workspace, clock) as bot:
         yield bot
 
 
@@ -296,9 +307,7 @@ async def test_a_crash_between_send_and_record_resends_once_with_the_same_messag
     """The one honest exception to "never twice": the server took the mail, the bot died before writing
     so. The timer fires again and the mail goes again, once, recognisably the same (its Message-ID)."""
     clock = Clock(datetime(2026, 11, 24, 2, 0, tzinfo=UTC))
-    quiet = app_config.model_copy(update={"oncall": OnCallConfig()})
-    settings = bot_settings(database_url, standin, smtp_url=smtp_server.url(), mail_from=MAIL_FROM)
-    async with running_bot(settings, quiet, standin.workspace, clock) as bot:
+    async with clocked_bot(database_url, standin, app_config, smtp_server, clock) as bot:
         incident = await declare(bot, "Reports empty", severity={"value": "SEV1"})
         await eventually(lambda: _queued(bot, incident, 1))
         outbox = communication(bot).outbox
@@ -324,3 +333,34 @@ async def test_a_crash_between_send_and_record_resends_once_with_the_same_messag
         clock.advance(minutes=10)
         assert await bot.runtime.scheduler.run_due() == 0
         assert len(smtp_server.handler.to(CTO)) == 2
+
+
+async def test_an_update_committed_just_before_a_crash_still_reaches_management(
+    database_url: str, standin: RunningStandin, app_config: Any, smtp_server: SmtpServer
+) -> None:
+    """The guard timer commits with the update itself: if the process dies before the hook after the
+    commit tells the audiences, the guard does it a minute later, threaded like any other notice."""
+    clock = Clock(datetime(2026, 11, 24, 2, 0, tzinfo=UTC))
+    async with clocked_bot(database_url, standin, app_config, smtp_server, clock) as bot:
+        incident = await declare(bot, "Webhooks delayed", severity={"value": "SEV1"})
+        await eventually(lambda: _queued(bot, incident, 1))
+        await bot.runtime.scheduler.run_due()
+        [first] = smtp_server.handler.to(CTO)
+
+        async def died(incident: Incident) -> None:  # the process is gone before the hook runs
+            return None
+
+        communication(bot).update_posted = died  # type: ignore[method-assign]
+        draft = UpdateDraft("identified", "A queue consumer is stuck.", "Restarting it.", 30, ("management",))
+        await bot.runtime.incidents.post_update(incident.id, draft, ALICE)
+        assert await thread(bot, incident) != [] and len(await thread(bot, incident)) == 1
+        clock.advance(seconds=30)
+        assert await bot.runtime.scheduler.run_due() == 0  # the guard waits a minute
+
+        clock.advance(minutes=1)
+        await bot.runtime.scheduler.run_due()
+        first_again, second = smtp_server.handler.to(CTO)
+        assert first_again.message_id == first.message_id
+        assert second.message["In-Reply-To"] == first.message_id
+        assert "A queue consumer is stuck." in second.part("plain")
+        assert [m.notice for m in await thread(bot, incident)] == ["declared", "update"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain import EventKind, Incident
 from bot.oncall.schedules import on_call
+from bot.services.setup import SETUP
 from bot.standin import View, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, CAROL, DAVE, GENERAL, MANAGEMENT, BotUnderTest
@@ -51,11 +52,18 @@ async def declare(
                 and incident.announcement_ts
                 and _pinned(bot, incident)
                 and incident.id not in before
+                and await _set_up(bot, incident)
             ):
                 return incident
         return None
 
     return await eventually(declared)
+
+
+async def _set_up(bot: BotUnderTest, incident: Incident) -> bool:
+    """The set-up has finished (its guard job is gone), the audiences' first notices included: a test that
+    moves the clock next must not find the guard still due."""
+    return not await bot.runtime.scheduler.store.pending(incident.id, SETUP)
 
 
 def local_day(bot: BotUnderTest, incident: Incident) -> str:

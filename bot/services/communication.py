@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.communication.mails import MailTemplates, build_message, new_message_id
@@ -30,7 +32,7 @@ from bot.communication.transport import (
     sender_domain,
 )
 from bot.config import AppConfig, Settings
-from bot.domain import EventKind, Incident
+from bot.domain import EventKind, Incident, TimelineEvent
 from bot.formatting import escape_mrkdwn
 from bot.integrations.slack import SlackGateway
 from bot.services.hooks import Change, IncidentHooks
@@ -47,6 +49,18 @@ RETRY_MAX = timedelta(minutes=10)
 GIVE_UP_AFTER = timedelta(hours=24)
 """A mail the server would not take for a day is news nobody wants any more: reported as failed."""
 NO_SMTP = "INCIDENTBOT_SMTP_URL is not set, so the bot sends no e-mail"
+GUARD = "communication.guard"
+GUARD_AFTER = timedelta(minutes=1)
+GUARDED: dict[str, EventKind] = {
+    "update_posted": EventKind.UPDATE_POSTED,
+    "severity_changed": EventKind.SEVERITY_CHANGED,
+    "resolved": EventKind.RESOLVED,
+}
+"""The changes whose notices must survive a crash right after their commit, and their events."""
+
+
+def guard_key(change: str, event_id: int) -> str:
+    return f"communication.guard:{change}:{event_id}"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -108,32 +122,84 @@ class Communication(IncidentHooks):
         self.now = now
         self.templates = MailTemplates(config)
         scheduler.on(MAIL_SEND, self.send)
+        scheduler.on(GUARD, self.guard)
 
     # -- incident changes ------------------------------------------------------------------------------
     async def set_up(self, incident: Incident) -> None:
-        """Automatic audiences whose matrix has the incident's severity are told at once."""
+        """Automatic audiences whose matrix has the incident's severity are told at once (the set-up of a
+        declare is itself durable: a crash repeats it, and the notices' keys make the repeat harmless)."""
         notice = Notice(DECLARED, incident, self.now(), incident.status, known=incident.summary)
         for name, audience in self._automatic(incident.severity):
             await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:declared")
 
-    async def severity_changed(self, incident: Incident) -> None:
-        """A rise tells the automatic audiences the new severity concerns: a first notice for those the old
-        one did not, the next message of the thread for the others. A downgrade keeps what was sent."""
-        change = await self.incidents.last_event(incident.id, EventKind.SEVERITY_CHANGED)
-        if change is None or change.data.get("direction") != "up" or self._is_resolved(incident):
-            return
-        notice = Notice(
-            RAISED, incident, self.now(), incident.status, previous_severity=change.data.get("from")
-        )
-        for name, audience in self._automatic(incident.severity):
-            await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:raised:{change.id}")
+    async def with_change(
+        self, session: AsyncSession, change: Change, incident_id: int, event_id: int
+    ) -> None:
+        """A guard timer, committed with the update, severity change or resolution itself: if the process
+        dies before the hook below tells the audiences, the guard does it a minute later."""
+        if change in GUARDED and self.section.audiences:
+            now = self.now()
+            payload = {"change": change, "event_id": event_id}
+            key = guard_key(change, event_id)
+            await NewTimer(GUARD, now + GUARD_AFTER, payload, incident_id, key, MAIL_PRIORITY).add(
+                session, now
+            )
 
     async def update_posted(self, incident: Incident) -> None:
+        await self._after_commit(incident, "update_posted")
+
+    async def severity_changed(self, incident: Incident) -> None:
+        await self._after_commit(incident, "severity_changed")
+
+    async def resolved(self, incident: Incident) -> None:
+        await self._after_commit(incident, "resolved")
+
+    async def _after_commit(self, incident: Incident, change: Change) -> None:
+        """Tell the audiences now, then stand the guard down (a later change's hook may see a newer
+        event: the older one's guard then tells its audiences itself)."""
+        event = await self.incidents.last_event(incident.id, GUARDED[change])
+        if event is None:
+            return
+        await self._act(change, incident, event)
+        await self.scheduler.store.cancel_key_prefix(guard_key(change, event.id))
+
+    async def guard(self, timer: Timer) -> None:
+        incident = await self.incidents.get(timer.incident_id or 0)
+        event_id = int(timer.payload["event_id"])
+        if incident is None:
+            return
+        timeline = await self.incidents.timeline(incident.id)
+        event = next((e for e in timeline if e.id == event_id), None)
+        if event is not None:
+            await self._act(timer.payload["change"], incident, event)
+
+    async def _act(self, change: str, incident: Incident, event: TimelineEvent) -> None:
+        if change == "update_posted":
+            await self._update(incident, event)
+        elif change == "severity_changed":
+            await self._raised(incident, event)
+        elif change == "resolved":
+            await self._final(incident, event)
+
+    async def _raised(self, incident: Incident, change: TimelineEvent) -> None:
+        """A rise tells the automatic audiences the new severity concerns: a first notice for those the old
+        one did not, the next message of the thread for the others. A downgrade keeps what was sent."""
+        if change.data.get("direction") != "up" or self._is_resolved(incident):
+            return
+        severity = str(change.data.get("to") or incident.severity)
+        notice = Notice(
+            RAISED,
+            replace(incident, severity=severity),
+            self.now(),
+            incident.status,
+            previous_severity=change.data.get("from"),
+        )
+        for name, audience in self._automatic(severity):
+            await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:raised:{change.id}")
+
+    async def _update(self, incident: Incident, update: TimelineEvent) -> None:
         """The update goes by e-mail to each audience ticked in the form (its Slack post is the update
         flow's own), as the next message of the audience's thread."""
-        update = await self.incidents.last_event(incident.id, EventKind.UPDATE_POSTED)
-        if update is None:
-            return
         data = update.data
         ticked = set(data.get("rendered") or {})
         notice = Notice(
@@ -150,15 +216,13 @@ class Communication(IncidentHooks):
                 once = f"comm:{incident.id}:{name}:update:{update.id}"
                 await self._tell(name, audience, notice, once, posted_by_update=True)
 
-    async def resolved(self, incident: Incident) -> None:
+    async def _final(self, incident: Incident, resolution: TimelineEvent) -> None:
         """The final notice, to every audience that was told anything about the incident."""
-        resolution = await self.incidents.last_event(incident.id, EventKind.RESOLVED)
-        key = resolution.id if resolution else "resolved"
-        notice = Notice(FINAL, incident, self.now(), incident.status, resolution=incident.resolution or "")
+        notice = Notice(FINAL, incident, self.now(), self.config.resolved_status, resolution=resolution.text)
         for name in await self.outbox.told(incident.id):
             audience = self.section.audiences.get(name)
             if audience is not None:
-                await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:final:{key}")
+                await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:final:{resolution.id}")
 
     # -- telling one audience ----------------------------------------------------------------------------
     def _automatic(self, severity: str) -> list[tuple[str, Audience]]:
