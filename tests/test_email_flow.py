@@ -106,6 +106,8 @@ async def test_sev1_declare_mails_management_at_once_and_threads_the_updates(
             ("engineering", True, "declared"),
             ("management", True, "declared"),
         }
+        via = {e.data["audience"]: e.data["via"] for e in told}
+        assert via == {"engineering": ["slack"], "management": ["slack", "email"]}
         await eventually(lambda: _sent(bot, incident, 1))
 
         await post_update(

@@ -139,6 +139,8 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
     ack = await driver.submit_view(ALICE, view.id, None)
     assert ack.status == 200
     await eventually(lambda: ws.find_messages("Rolling back to the previous version"))
+    # The three audiences are posted to one after the other: wait for the last (management).
+    await eventually(lambda: [m for m in ws.messages(MANAGEMENT) if "bad deploy" in message_text(m)])
     incident = await bot.incident(incident.id)
     assert incident.status == "identified"
     in_channel = [m for m in ws.messages(channel.id) if "bad deploy" in message_text(m)]

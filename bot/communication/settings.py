@@ -69,9 +69,6 @@ class Audience(Strict):
         """Whether an incident of `severity` concerns this audience (it is in the matrix)."""
         return severity in self.first
 
-    def first_within(self, severity: str) -> timedelta | None:
-        return self.first.get(severity)
-
 
 class CommunicationConfig(Strict):
     audiences: dict[str, Audience] = Field(default_factory=dict)

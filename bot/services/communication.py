@@ -258,7 +258,11 @@ class Communication(IncidentHooks):
             message_id = new_message_id(incident.id, name, self.mailer.domain)
             draft = MailDraft(list(audience.email), subject(seen), text, html, message_id)
         slack_text = self.templates.slack_text(name, audience, seen) if channel else None
-        via = [v for v, used in (("slack", channel or posted_by_update), ("email", draft)) if used]
+        announced = (
+            bool(audience.slack_channel) and audience.slack_channel == self.config.channels.announcements
+        )
+        in_slack = channel or posted_by_update or announced
+        via = [v for v, used in (("slack", in_slack), ("email", draft)) if used]
         data = {
             "severity": incident.severity,
             "via": via,
