@@ -18,7 +18,7 @@ import jinja2
 from bot.communication.notices import DECLARED, FINAL, Notice
 from bot.communication.settings import STATUS_PAGE_TEMPLATE, Audience, CommunicationConfig
 from bot.domain import Incident
-from bot.formatting import human_duration, status_label, user_mention
+from bot.formatting import human_duration, status_label
 from bot.settings import IncidentSettings
 from bot.templating import Templates, bundled_templates_dir, format_local, severity_label
 
@@ -49,7 +49,6 @@ class MailTemplates:
             duration=human_duration,
             status_label=status_label,
             severity_label=lambda sev: severity_label(sev, self.config),
-            user=user_mention,
             minutes=lambda n: timedelta(minutes=int(n)),
         )
         return env
