@@ -48,6 +48,10 @@ class EventKind(enum.StrEnum):
     STATUS_PAGE_REQUESTED = "status_page_requested"
     STATUS_PAGE_PUBLISHED = "status_page_published"
     STATUS_PAGE_REJECTED = "status_page_rejected"
+    AUDIENCE_TOLD = "audience_told"
+    """An audience of the communication plan was told (data.first: its first notice; data.notice: why)."""
+    EMAIL_SENT = "email_sent"
+    EMAIL_FAILED = "email_failed"
 
 
 AUDIENCES = ("channel", "announcements", "management")

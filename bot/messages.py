@@ -330,6 +330,13 @@ def status_update(audience: str, rendered: str, incident: Incident) -> Message:
     return Message(_fallback(f"{incident.reference} status update ({label}): {rendered}"), blocks)
 
 
+def audience_notice(audience: str, rendered: str, incident: Incident) -> Message:
+    """A notice of the communication plan in an audience's channel (its template's text, split not cut)."""
+    return Message(
+        _fallback(f"{incident.reference} ({audience}): {rendered}"), text_sections(rendered, MESSAGE_BLOCKS)
+    )
+
+
 def audience_label(audience: str) -> str:
     return AUDIENCE_LABELS.get(audience, status_label(audience))
 

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures_prometheus",
     "tests.fixtures_alertmanager",
     "tests.fixtures_browser",
+    "tests.fixtures_smtp",
 ]

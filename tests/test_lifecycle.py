@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain import EventKind, Incident
 from bot.oncall.schedules import on_call
+from bot.services.setup import SETUP
 from bot.standin import View, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import ALICE, ANNOUNCEMENTS, BOB, CAROL, DAVE, GENERAL, MANAGEMENT, BotUnderTest
@@ -51,11 +52,18 @@ async def declare(
                 and incident.announcement_ts
                 and _pinned(bot, incident)
                 and incident.id not in before
+                and await _set_up(bot, incident)
             ):
                 return incident
         return None
 
     return await eventually(declared)
+
+
+async def _set_up(bot: BotUnderTest, incident: Incident) -> bool:
+    """The set-up has finished (its guard job is gone), the audiences' first notices included: a test that
+    moves the clock next must not find the guard still due."""
+    return not await bot.runtime.scheduler.store.pending(incident.id, SETUP)
 
 
 def local_day(bot: BotUnderTest, incident: Incident) -> str:
@@ -131,6 +139,8 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
     ack = await driver.submit_view(ALICE, view.id, None)
     assert ack.status == 200
     await eventually(lambda: ws.find_messages("Rolling back to the previous version"))
+    # The three audiences are posted to one after the other: wait for the last (management).
+    await eventually(lambda: [m for m in ws.messages(MANAGEMENT) if "bad deploy" in message_text(m)])
     incident = await bot.incident(incident.id)
     assert incident.status == "identified"
     in_channel = [m for m in ws.messages(channel.id) if "bad deploy" in message_text(m)]
@@ -165,6 +175,7 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
         lambda: "Resolved" in message_text(ws.message(ANNOUNCEMENTS, incident.announcement_ts or ""))
     )
 
+    await eventually(lambda: _final_notices(bot, incident.id, 2))  # told after the resolution
     everything = await bot.runtime.incidents.store.timeline(incident.id)
     pages = [e for e in everything if e.kind == EventKind.PAGE_SENT]
     primary = on_call(bot.runtime.config.oncall.schedules[0], incident.created_at)
@@ -172,7 +183,19 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
     assert [(p.data["user"], p.data["reason"]) for p in pages] == [
         (primary.user, "on call for Primary on-call, step 1 of the SEV2 policy")
     ]
-    timeline = [e for e in everything if e.kind != EventKind.PAGE_SENT]  # paging runs in the background
+    # Paging and the communication plan run in the background; the plan's events are checked apart.
+    timeline = [e for e in everything if e.kind not in (EventKind.PAGE_SENT, *COMMUNICATION)]
+    told = [(e.data["audience"], e.data["notice"]) for e in everything if e.kind == EventKind.AUDIENCE_TOLD]
+    assert sorted(told) == [
+        ("engineering", "declared"),
+        ("engineering", "final"),
+        ("engineering", "update"),
+        ("management", "declared"),
+        ("management", "final"),
+        ("management", "update"),
+    ]
+    not_mailed = [e for e in everything if e.kind == EventKind.EMAIL_FAILED]  # no INCIDENTBOT_SMTP_URL here
+    assert [e.data["audience"] for e in not_mailed] == ["management"] * 3
     assert [e.kind for e in timeline] == [
         EventKind.DECLARED,
         EventKind.CHANNEL_CREATED,
@@ -197,6 +220,15 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
     )
     assert set(timeline[4].data["rendered"]) == {"channel", "announcements", "management"}
     assert ws.errors() == [], [(c.method, c.error, c.details) for c in ws.errors()]
+
+
+COMMUNICATION = (EventKind.AUDIENCE_TOLD, EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED)
+
+
+async def _final_notices(bot: BotUnderTest, incident_id: int, count: int) -> bool:
+    timeline = await bot.runtime.incidents.store.timeline(incident_id)
+    finals = [e for e in timeline if e.kind == EventKind.AUDIENCE_TOLD and e.data["notice"] == "final"]
+    return len(finals) == count
 
 
 async def _with(bot: BotUnderTest, incident_id: int, predicate) -> Incident | None:  # type: ignore[no-untyped-def]

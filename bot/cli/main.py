@@ -110,7 +110,12 @@ async def _serve(settings: Settings, migrate: bool = False) -> int:
 
 def _check_config(settings: Settings, path: str | None) -> int:
     from bot.config import ConfigError
-    from bot.config.checks import escalation_warnings, template_problems
+    from bot.config.checks import (
+        communication_problems,
+        escalation_warnings,
+        mail_warnings,
+        template_problems,
+    )
     from bot.runbooks.model import configured_runbooks
     from bot.slo.specs import configured_slos
 
@@ -133,7 +138,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
         problems.append(
             "status_page.atlassian: INCIDENTBOT_STATUSPAGE_API_KEY is not set, so nothing can be pushed"
         )
-    for warning in escalation_warnings(config):
+    problems += communication_problems(config)
+    for warning in [*escalation_warnings(config), *mail_warnings(settings, config)]:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError, model_validator
 
 from bot.alerts.routing import AlertmanagerConfig
+from bot.communication.settings import CommunicationConfig
 from bot.integrations.pagers import PagingConfig
 from bot.oncall.settings import OnCallConfig
 from bot.postmortem.report_settings import ReportConfig
@@ -36,6 +37,7 @@ class AppConfig(IncidentSettings):
     report: ReportConfig = ReportConfig()
     retention: RetentionConfig = RetentionConfig()
     status_page: StatusPageConfig = StatusPageConfig()
+    communication: CommunicationConfig = CommunicationConfig()
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:
@@ -43,6 +45,7 @@ class AppConfig(IncidentSettings):
         severities = [s.id for s in self.severities]
         problems = self.alertmanager.check_references(severities, self.statuses)
         problems += self.report.problems(severities)
+        problems += self.communication.problems(severities, [r.id for r in self.roles])
         problems += self.status_page.problems(
             severities, [r.id for r in self.roles], {s.id: s.status_component for s in self.services}
         )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from bot.communication.mails import MailTemplates
+from bot.communication.transport import MailConfigError, check_sender, parse_smtp_url
 from bot.config.app import AppConfig
+from bot.config.env import Settings
 from bot.formatting import format_duration
 from bot.postmortem.compile import TEMPLATE, postmortem_context, sample_facts
 from bot.statuspage.pages import Pages
@@ -29,3 +32,25 @@ def escalation_warnings(config: AppConfig) -> list[str]:
                 "`wait` step to choose another time"
             )
     return warnings
+
+
+def communication_problems(config: AppConfig) -> list[str]:
+    """Each audience's templates exist for the ways it is told and render with a sample incident."""
+    return MailTemplates(config).problems(config.communication)
+
+
+def mail_warnings(settings: Settings, config: AppConfig) -> list[str]:
+    """E-mail audiences without a usable transport: not an error (Slack still works), but said now
+    rather than discovered when management was never told."""
+    emailed = config.communication.emailed()
+    if not emailed:
+        return []
+    names = ", ".join(emailed)
+    if settings.smtp_url is None:
+        return [f"communication: INCIDENTBOT_SMTP_URL is not set: the e-mail of {names} will not be sent"]
+    try:
+        parse_smtp_url(settings.smtp_url.get_secret_value())
+        check_sender(settings.mail_from)
+    except MailConfigError as exc:
+        return [f"communication: {exc}: the e-mail of {names} will not be sent"]
+    return []

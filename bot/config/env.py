@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     port: int = 3000
     auto_migrate: bool = False
     log_level: str = "INFO"
+    smtp_url: SecretStr | None = None
+    """`smtp://user:pass@host:587` (STARTTLS), `smtps://…:465` (TLS), `smtp://host:25` (plain relay)."""
+    mail_from: str | None = None
+    """Sender address of every e-mail."""
+    smtp_ca_file: Path | None = None
+    """A CA bundle to trust for the SMTP server's certificate (an internal relay), besides the system's."""
     slack_channel_budget: str = Field("20/60", pattern=r"^\d+/\d+(\.\d+)?$")
     """Channel creations Slack allows per window ("count/seconds"; tier 2 is 20 a minute): the bot
     spaces its own under it instead of meeting 429s."""

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import commands
+from bot.communication.outbox import OutboxStore
 from bot.config import AppConfig, Settings, config_relative
 from bot.integrations.hosted_statuspage import HostedStatuspage
 from bot.integrations.pagers import build_providers
@@ -38,6 +39,7 @@ from bot.server.status_routes import add_status_routes
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
+from bot.services.communication import Communication, build_mailer
 from bot.services.housekeeping import Housekeeping
 from bot.services.incidents import IncidentService, utcnow
 from bot.services.paging import Paging
@@ -226,6 +228,10 @@ async def build_runtime(
         GitPublisher(git, directory / ".git-work", os.environ) if git else None,
     )
     incidents.hooks.append(postmortems)
+    mailer, mail_problem = build_mailer(settings)
+    incidents.hooks.append(
+        Communication(config, store, OutboxStore(sessions), scheduler, slack, mailer, mail_problem, now)
+    )
     alerts = AlertService(
         config,
         incidents,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.domain import Incident
 
 Change = Literal[
@@ -23,6 +25,14 @@ class IncidentHooks:
     what_to_do = "See the bot's log."
     before_channel: ClassVar[frozenset[Change]] = frozenset()
     """Changes this capability acts on before the incident's channel exists (a page must not wait)."""
+
+    async def with_change(
+        self, session: AsyncSession, change: Change, incident_id: int, event_id: int
+    ) -> None:
+        """Runs inside the transaction of `change` (an update, a severity change, a resolution), before the
+        hooks below run after its commit: for work that must survive the process dying in between (add a
+        durable timer here that does it, and let the hook after the commit do it sooner)."""
+        return None
 
     async def declared(self, incident: Incident) -> None:
         return None

@@ -9,10 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot import messages
+from bot.communication.notices import PRIVATE_TEXT, hidden
 from bot.config import COMMANDER_ROLE, AppConfig, Role, Severity
 from bot.domain import (
     AUDIENCES,
@@ -30,12 +34,14 @@ from bot.metrics import Metrics
 from bot.services.batching import Batched, SharedRead
 from bot.services.hooks import Change, IncidentHooks
 from bot.services.setup import IncidentSetup, Outcome, Progress
-from bot.store import IncidentStore, NewEvent, StaleChange
+from bot.store import IncidentStore, InTransaction, NewEvent, StaleChange
 from bot.templating import Templates
 from bot.timers import Scheduler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+RESPONDER_AUDIENCES = ("channel", "announcements")
+"""Update audiences that are the responders' own (engineering): they see private incidents in full."""
 
 
 def utcnow() -> datetime:
@@ -136,6 +142,15 @@ class IncidentService:
 
     async def _set_up(self, outcome: Outcome) -> None:
         await self._run_hooks(outcome, "set_up")
+
+    def _with_change(self, change: Change, incident_id: int) -> InTransaction:
+        """The hooks' work that commits with the change itself (their durable jobs)."""
+
+        async def within(session: AsyncSession, event_id: int) -> None:
+            for hook in self.hooks:
+                await hook.with_change(session, change, incident_id, event_id)
+
+        return within
 
     async def _run_hooks(self, outcome: Outcome, change: Change, before_channel: bool | None = None) -> None:
         """The hooks that act on `change`; with `before_channel`, only those that do (or do not) act
@@ -282,6 +297,7 @@ class IncidentService:
                     },
                 ),
                 expect={"severity": incident.severity},
+                also=self._with_change("severity_changed", incident_id),
                 severity=severity.id,
             )
         verb = "raised" if direction == "up" else "lowered"
@@ -319,11 +335,16 @@ class IncidentService:
         return outcome
 
     def render_update(self, incident: Incident, draft: UpdateDraft, actor: str) -> dict[str, str]:
+        """The update as each audience reads it. A private incident's title and texts reach only the
+        responders' own audiences (the channel, the internal announcements), never management."""
+        private = incident.private
         return {
             audience: self.templates.render(
                 f"update_{audience}.md.j2",
-                incident=incident,
-                draft=draft,
+                incident=hidden(incident) if private and audience not in RESPONDER_AUDIENCES else incident,
+                draft=replace(draft, known=PRIVATE_TEXT, doing="")
+                if private and audience not in RESPONDER_AUDIENCES
+                else draft,
                 config=self.config,
                 actor=actor,
                 now=self.now(),
@@ -367,6 +388,7 @@ class IncidentService:
                     "rendered": rendered,
                 },
             ),
+            also=self._with_change("update_posted", incident_id),
             last_update_at=now,
             next_update_due=due,
         )
@@ -442,6 +464,7 @@ class IncidentService:
                     {"from": incident.status, "time_to_resolve_seconds": ttr.total_seconds()},
                 ),
                 expect={"status": incident.status},
+                also=self._with_change("resolved", incident_id),
                 status=self.config.resolved_status,
                 resolved_at=now,
                 resolution=resolution,

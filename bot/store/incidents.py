@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
@@ -25,6 +25,10 @@ ANY_HOLDER = object()
 _INCIDENT_FIELDS = {f.name for f in fields(Incident)} - {"roles"}
 _IDS_PER_QUERY = 1000
 """Bound parameters per IN list: well under SQLite's and asyncpg's limits (32766 / 32767)."""
+
+
+InTransaction = Callable[[AsyncSession, int], Awaitable[None]]
+"""Work that commits with a change (a durable job it wants), given the session and the new event's id."""
 
 
 @dataclass(frozen=True)
@@ -163,18 +167,21 @@ class IncidentStore(db.Store):
         now: datetime,
         event: NewEvent | None = None,
         expect: dict[str, Any] | None = None,
+        also: InTransaction | None = None,
         **values: Any,
     ) -> Incident:
         """Set incident columns and append the event describing the change, atomically.
 
         With `expect` (column -> value read before), the UPDATE itself decides who was first: it changes
         the row only while it still holds those values, and raises `StaleChange` otherwise, so two
-        concurrent clicks cannot both resolve (or both change the status of) one incident."""
+        concurrent clicks cannot both resolve (or both change the status of) one incident. `also` runs in
+        the same transaction once the event has its id (a job that must not be lost if the process dies
+        right after the commit)."""
         unknown = set(values) - _INCIDENT_FIELDS
         if unknown:
             raise ValueError(f"unknown incident fields {sorted(unknown)}")
         if expect is not None:
-            await self._change_if(incident_id, now, event, expect, values)
+            await self._change_if(incident_id, now, event, expect, values, also)
             changed = await self.get(incident_id)
             assert changed is not None
             return changed
@@ -185,7 +192,7 @@ class IncidentStore(db.Store):
             for name, value in values.items():
                 setattr(row, name, value)
             if event is not None:
-                session.add(_event_row(incident_id, event, now))
+                await _add_event(session, incident_id, event, now, also)
         changed = await self.get(incident_id)
         assert changed is not None
         return changed
@@ -197,6 +204,7 @@ class IncidentStore(db.Store):
         event: NewEvent | None,
         expect: dict[str, Any],
         values: dict[str, Any],
+        also: InTransaction | None,
     ) -> None:
         conditions = [
             getattr(IncidentRow, name).is_(None) if value is None else getattr(IncidentRow, name) == value
@@ -215,7 +223,7 @@ class IncidentStore(db.Store):
             if result.rowcount != 1:
                 raise StaleChange(f"incident {incident_id} no longer has {expect}")
             if event is not None:
-                session.add(_event_row(incident_id, event, now))
+                await _add_event(session, incident_id, event, now, also)
 
     async def last_event(self, incident_id: int, *kinds: EventKind) -> TimelineEvent | None:
         """The newest event of these kinds: who got there first, for the slower click's answer."""
@@ -401,6 +409,16 @@ async def _hand_over(
         current.user_id = user_id
         current.assigned_at = now
     return previous
+
+
+async def _add_event(
+    session: AsyncSession, incident_id: int, event: NewEvent, now: datetime, also: InTransaction | None
+) -> None:
+    row = _event_row(incident_id, event, now)
+    session.add(row)
+    if also is not None:
+        await session.flush()
+        await also(session, row.id)
 
 
 def _event_row(incident_id: int, event: NewEvent, now: datetime) -> TimelineEventRow:

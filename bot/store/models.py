@@ -375,3 +375,33 @@ class HostedStatuspageLinkRow(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMailRow(Base):
+    """An e-mail to an audience, written with the timeline event that tells the audience and sent by the
+    timer worker: pending until the server accepted it (sent) or refused it for good (failed).
+
+    `message_id` is fixed when the row is written, so a resend after a crash is recognisably the same
+    mail; `in_reply_to` and `references` thread it under the audience's earlier mails of the incident."""
+
+    __tablename__ = "outbox_mails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    audience: Mapped[str] = mapped_column(String(40))
+    notice: Mapped[str] = mapped_column(String(20))
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(400))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(250))
+    references: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    refused: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_outbox_mails_incident_id_audience", "incident_id", "audience"),)
