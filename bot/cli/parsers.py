@@ -41,6 +41,12 @@ def _with_sources(parser: argparse.ArgumentParser, database: bool = True, config
         parser.add_argument("--database-url", help="database (default: INCIDENTBOT_DATABASE_URL)")
 
 
+def incident_number(text: str) -> int | None:
+    """`12` or `INC-12` (any case) as 12; None for anything else."""
+    number = text.strip().upper().removeprefix("INC-")
+    return int(number) if number.isdigit() else None
+
+
 def _pair(text: str, example: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:

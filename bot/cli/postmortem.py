@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
+from bot.cli.parsers import incident_number
 from bot.config import AppConfig, Settings
 from bot.postmortem.compile import Facts, compile_postmortem, file_name
 from bot.postmortem.store import ActionItemStore, PostmortemStore
@@ -16,11 +17,6 @@ from bot.store import IncidentStore
 from bot.templating import Templates
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def _incident_id(text: str) -> int | None:
-    number = text.strip().upper().removeprefix("INC-")
-    return int(number) if number.isdigit() else None
 
 
 async def _compile(sessions: Sessions, config: AppConfig, incident_id: int) -> tuple[str, str] | None:
@@ -43,7 +39,7 @@ async def _compile(sessions: Sessions, config: AppConfig, incident_id: int) -> t
 
 
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
-    incident_id = _incident_id(args.incident)
+    incident_id = incident_number(args.incident)
     if incident_id is None:
         print(f"error: {args.incident!r} is not an incident number (12 or INC-12)", file=sys.stderr)
         return EXIT_USAGE

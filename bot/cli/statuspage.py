@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
+from bot.cli.parsers import incident_number
 from bot.config import AppConfig, Settings, config_relative
 from bot.domain import DomainError
 from bot.integrations.slack import SlackGateway, make_client
@@ -39,11 +40,6 @@ class Failed(Exception):
 
 def _operator(args: argparse.Namespace) -> str:
     return (getattr(args, "operator", None) or getpass.getuser() or "cli")[:40]
-
-
-def _incident_id(text: str) -> int | None:
-    number = text.strip().upper().removeprefix("INC-")
-    return int(number) if number.isdigit() else None
 
 
 def _service(sessions: Sessions, settings: Settings, config: AppConfig) -> StatusPageService:
@@ -119,7 +115,7 @@ def _export(settings: Settings, config: AppConfig, directory: Path) -> int:
 
 
 def _post(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
-    incident_id = _incident_id(args.incident)
+    incident_id = incident_number(args.incident)
     if incident_id is None:
         raise DomainError(f"{args.incident!r} is not an incident number (12 or INC-12)")
     operator = _operator(args)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.communication.notices import PRIVATE_TEXT, hidden
-from bot.config import COMMANDER_ROLE, AppConfig, Role, Severity
+from bot.config import COMMANDER_ROLE, AppConfig
 from bot.domain import (
     AUDIENCES,
     AlreadySo,
@@ -33,6 +33,7 @@ from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.metrics import Metrics
 from bot.services.batching import Batched, SharedRead
 from bot.services.hooks import Change, IncidentHooks
+from bot.services.incident_checks import IncidentChecks
 from bot.services.setup import IncidentSetup, Outcome, Progress
 from bot.store import IncidentStore, InTransaction, NewEvent, StaleChange
 from bot.templating import Templates
@@ -48,7 +49,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class IncidentService:
+class IncidentService(IncidentChecks):
     def __init__(
         self,
         config: AppConfig,
@@ -163,93 +164,6 @@ class IncidentService:
                 await self._step(
                     outcome, step, hook.what_to_do, lambda o, h=hook: getattr(h, change)(o.incident)
                 )
-
-    # -- checks: cheap, run before Slack is acknowledged so errors can show inline ---------------------
-    def check_status(self, incident: Incident, status: str) -> str:
-        status = status.strip().lower()
-        if status not in self.config.statuses:
-            raise DomainError(f"Unknown status {status!r}; choose one of {', '.join(self.config.statuses)}.")
-        if status == self.config.resolved_status:
-            raise DomainError("Use `/incident resolve` to resolve: it asks for the resolution summary.")
-        if incident.status == self.config.resolved_status:
-            raise DomainError(f"{incident.reference} is resolved; reopen it first.")
-        if status == incident.status:
-            raise AlreadySo(f"{incident.reference} is already {status}.")
-        return status
-
-    def check_severity(self, incident: Incident, severity_id: str, reclassify: bool = False) -> Severity:
-        severity = self.config.severity(severity_id)
-        if severity is None:
-            known = ", ".join(s.id for s in self.config.severities)
-            raise DomainError(f"Unknown severity {severity_id!r}; choose one of {known}.")
-        if severity.id == incident.severity:
-            raise AlreadySo(f"{incident.reference} is already {severity.id}.")
-        if self.is_resolved(incident) and not reclassify:
-            raise DomainError(
-                f"{incident.reference} is resolved. Changing its severity reclassifies it: reports will "
-                f"count it as {severity.id} instead of {incident.severity}. Reopen it first, or confirm "
-                f"with `/incident severity {severity.id} reclassify`."
-            )
-        return severity
-
-    def is_resolved(self, incident: Incident) -> bool:
-        return incident.status == self.config.resolved_status
-
-    def check_open(self, incident: Incident, doing: str) -> None:
-        """Resolved means resolved: a change to it needs Reopen first."""
-        if self.is_resolved(incident):
-            raise DomainError(f"{incident.reference} is resolved; reopen it (`/incident reopen`) to {doing}.")
-
-    def check_role(self, incident: Incident, role_text: str, user_id: str) -> Role:
-        role = self.config.role(role_text)
-        if role is None:
-            known = ", ".join(f"`{r.id}`" for r in self.config.roles)
-            raise DomainError(f"Unknown role {role_text!r}; roles are {known}.")
-        if incident.roles.get(role.id) == user_id:
-            raise AlreadySo(f"<@{user_id}> already is {role.name}.")
-        self.check_open(incident, "change its roles")
-        return role
-
-    def check_resolve(self, incident: Incident, resolution: str) -> str:
-        resolution = resolution.strip()
-        if not resolution:
-            raise DomainError("Say how it was resolved: the summary goes into the final update.")
-        if incident.status == self.config.resolved_status:
-            raise AlreadySo(f"{incident.reference} is already resolved.")
-        return resolution
-
-    def check_impact(
-        self, incident: Incident, started: datetime | None, ended: datetime | None = None
-    ) -> dict[str, str]:
-        """Impact times people enter, refused when impossible; field -> reason, naming the zone.
-
-        Slack's date-time picker shows the person's own Slack time zone; the bot speaks the config's, so
-        every message says both the config's time and UTC.
-        """
-        now, errors = self.now(), {}
-
-        def shown(moment: datetime) -> str:
-            local = moment.astimezone(self.config.zone)
-            return f"{local:%Y-%m-%d %H:%M} {self.config.timezone} = {moment.astimezone(UTC):%H:%M} UTC"
-
-        if started is not None:
-            if started > incident.created_at:
-                errors["impact_started_at"] = (
-                    f"Impact cannot start after the incident was declared ({shown(incident.created_at)}); "
-                    f"you picked {shown(started)}."
-                )
-            elif started > now:
-                errors["impact_started_at"] = f"That is in the future ({shown(started)})."
-        if ended is not None:
-            if ended > now:
-                errors["impact_ended_at"] = f"Impact cannot end in the future: you picked {shown(ended)}."
-            elif started is not None and ended < started:
-                errors["impact_ended_at"] = (
-                    f"Impact cannot end ({shown(ended)}) before it started ({shown(started)})."
-                )
-            elif ended < incident.created_at - timedelta(days=30):
-                errors["impact_ended_at"] = f"That is long before the incident was declared ({shown(ended)})."
-        return errors
 
     # -- changes -------------------------------------------------------------------------------------
     async def set_status(self, incident_id: int, status: str, actor: str) -> Outcome:

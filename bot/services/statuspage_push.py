@@ -19,7 +19,7 @@ from bot.domain import Incident
 from bot.integrations.hosted_statuspage import HostedStatuspage, HostedUpdate, PushFailed
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
-from bot.statuspage.hosted_links import INCIDENT, MAINTENANCE, HostedLinks
+from bot.statuspage.hosted_links import INCIDENT, MAINTENANCE, HostedLink, HostedLinks
 from bot.statuspage.model import Maintenance, Publication, PublicIncident
 from bot.statuspage.settings import AtlassianPush
 from bot.statuspage.store import StatusPageStore
@@ -86,9 +86,9 @@ class StatusPagePush:
         before = await self.links.get(kind, local_id)
         try:
             if kind == INCIDENT:
-                await self._push_incident(local_id)
+                await self._push_incident(local_id, before)
             else:
-                await self._push_maintenance(local_id)
+                await self._push_maintenance(local_id, before)
         except PushFailed as failed:
             await self._failed(kind, local_id, incident, failed, timer)
             return
@@ -97,11 +97,10 @@ class StatusPagePush:
                 incident, ":white_check_mark: The update is on the hosted Atlassian Statuspage now."
             )
 
-    async def _push_incident(self, incident_id: int) -> None:
+    async def _push_incident(self, incident_id: int, link: HostedLink | None) -> None:
         public = await self.public.incident(incident_id)
         if public is None:
             return
-        link = await self.links.get(INCIDENT, incident_id)
         hosted_id, done = (link.hosted_id, link.pushed) if link and link.hosted_id else (None, 0)
         # Public updates are in publication order and only ever appended, so progress is a count.
         for index in range(done, len(public.updates)):
@@ -131,11 +130,10 @@ class StatusPagePush:
             update.title, update.status, update.body, update.impact, mapped, self.section.notify
         )
 
-    async def _push_maintenance(self, maintenance_id: int) -> None:
+    async def _push_maintenance(self, maintenance_id: int, link: HostedLink | None) -> None:
         maintenance = await self.public.get_maintenance(maintenance_id)
         if maintenance is None:
             return
-        link = await self.links.get(MAINTENANCE, maintenance_id)
         mapped = {
             self.section.components[c]: "under_maintenance"
             for c in maintenance.components
