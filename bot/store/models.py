@@ -405,3 +405,62 @@ class OutboxMailRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_outbox_mails_incident_id_audience", "incident_id", "audience"),)
+
+
+class SubscriberRow(Base):
+    """An e-mail subscriber of the public status page. `pending` until the address's owner follows the
+    confirmation link (double opt-in), then `confirmed`; `unsubscribed` keeps the row (and its id, which
+    old unsubscribe links name) but sends nothing. The choice of components waits in `requested_*` until
+    it is confirmed, so nobody can change another person's subscription without their inbox."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    all_components: Mapped[bool] = mapped_column(Boolean, default=True)
+    components: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requested_all: Mapped[bool] = mapped_column(Boolean, default=True)
+    requested_components: Mapped[list[str]] = mapped_column(JSON, default=list)
+    confirm_nonce: Mapped[str | None] = mapped_column(String(40))
+    """Named by the latest confirmation link; a new request or an unsubscribe makes older links stale."""
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SubscriberNoticeRow(Base):
+    """One thing subscribers are told (a public update, a maintenance), rendered once for all of them;
+    `key` makes a second publication event for the same update add nothing."""
+
+    __tablename__ = "subscriber_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    """The incident whose public update this is (threads a subscriber's mails); None for a maintenance."""
+    components: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(String(400))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    tag: Mapped[str] = mapped_column(String(40))
+    """The random part of its mails' Message-IDs."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubscriberMailRow(Base):
+    """One notice to one subscriber: the unique pair is the idempotency key, so each subscriber gets each
+    notice once however often the notice is fanned out."""
+
+    __tablename__ = "subscriber_mails"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("subscriber_notices.id"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("notice_id", "subscriber_id"),)
