@@ -23,6 +23,7 @@ from bot.integrations.slack import SlackGateway, make_client
 from bot.services.incidents import utcnow
 from bot.services.statuspage import StatusPageService
 from bot.services.statuspage_push import PushQueue
+from bot.services.subscriber_mail import SubscriberQueue
 from bot.statuspage.model import CLI, PublicDraft
 from bot.statuspage.pages import Pages
 from bot.statuspage.site import Snapshot, export, load_state
@@ -57,6 +58,8 @@ def _service(sessions: Sessions, settings: Settings, config: AppConfig) -> Statu
     )
     if config.status_page.atlassian is not None:  # the serving bot pushes what the CLI queues
         service.add_listener(PushQueue(Scheduler(TimerStore(sessions), utcnow), utcnow))
+    if settings.subscription_secret is not None:  # the serving bot mails the subscribers
+        service.add_listener(SubscriberQueue(Scheduler(TimerStore(sessions), utcnow), utcnow))
     return service
 
 

@@ -141,7 +141,8 @@ def build_message(
     in_reply_to: str | None,
     references: str | None,
     written_at: datetime,
-    reference: str,
+    reference: str | None,
+    headers: dict[str, str] | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
@@ -153,7 +154,10 @@ def build_message(
         message["In-Reply-To"] = in_reply_to
     if references:
         message["References"] = references
-    message["X-Incident-Reference"] = reference
+    if reference:
+        message["X-Incident-Reference"] = reference
+    for name, value in (headers or {}).items():
+        message[name] = value
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the bot
     message.set_content(text)
     message.add_alternative(html, subtype="html")

@@ -10,10 +10,14 @@ by the outbox; a 5xx or a refused recipient will not change by asking again and 
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -100,29 +104,75 @@ class SmtpTransport:
         if ca_file:
             self.tls_context.load_default_certs()
 
+    def _options(self) -> dict[str, Any]:
+        target = self.target
+        return {
+            "hostname": target.host,
+            "port": target.port,
+            "username": target.username,
+            "password": target.password,
+            "use_tls": target.security == TLS,
+            "start_tls": target.security == STARTTLS,
+            "tls_context": self.tls_context,
+            "timeout": TIMEOUT_SECONDS,
+        }
+
     async def send(self, message: EmailMessage) -> tuple[str, ...]:
         """Send; returns the recipients refused while others accepted it. Raises `MailFailure`."""
-        target = self.target
         try:
-            errors, _ = await aiosmtplib.send(
-                message,
-                hostname=target.host,
-                port=target.port,
-                username=target.username,
-                password=target.password,
-                use_tls=target.security == TLS,
-                start_tls=target.security == STARTTLS,
-                tls_context=self.tls_context,
-                timeout=TIMEOUT_SECONDS,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = tuple(r.recipient for r in exc.recipients)
-            temporary = all(400 <= r.code < 500 for r in exc.recipients)
-            detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-            raise MailFailure(f"every recipient refused ({detail})", temporary, refused) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            temporary = 400 <= exc.code < 500
-            raise MailFailure(f"the server answered {exc.code} {exc.message}", temporary) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise MailFailure(f"{type(exc).__name__}: {exc} ({target.shown})", temporary=True) from exc
+            errors, _ = await aiosmtplib.send(message, **self._options())
+        except Exception as exc:
+            raise _failure(exc, self.target) from exc
         return tuple(sorted(errors))
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[SmtpConnection]:
+        """One connection for many mails (the status page's subscribers: thousands of one-recipient mails,
+        where a connection each would cost the relay a TLS handshake and a login per mail)."""
+        client = aiosmtplib.SMTP(**self._options())
+        try:
+            await client.connect()
+        except Exception as exc:
+            raise _failure(exc, self.target) from exc
+        try:
+            yield SmtpConnection(client, self.target)
+        finally:
+            with contextlib.suppress(Exception):  # the server went away: nothing left to close politely
+                await client.quit()
+
+
+class SmtpConnection:
+    def __init__(self, client: aiosmtplib.SMTP, target: SmtpTarget) -> None:
+        self.client = client
+        self.target = target
+
+    async def send(self, message: EmailMessage) -> tuple[str, ...]:
+        """Like `SmtpTransport.send`, on the open connection. A `MailFailure` with `connection_lost` means
+        the connection is gone and the mails after this one need another."""
+        try:
+            errors, _ = await self.client.send_message(message)
+        except Exception as exc:
+            failure = _failure(exc, self.target)
+            if not self.client.is_connected:
+                raise ConnectionLost(failure.error, True, failure.refused) from exc
+            raise failure from exc
+        return tuple(sorted(errors))
+
+
+class ConnectionLost(MailFailure):
+    """The connection broke while sending: this mail and the rest of the batch go on another one."""
+
+
+def _failure(exc: Exception, target: SmtpTarget) -> MailFailure:
+    """Temporary (4xx, server away) or permanent (5xx, refused for good), worded for the channel and logs."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        refused = tuple(r.recipient for r in exc.recipients)
+        temporary = all(400 <= r.code < 500 for r in exc.recipients)
+        detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        return MailFailure(f"every recipient refused ({detail})", temporary, refused)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        temporary = 400 <= exc.code < 500
+        return MailFailure(f"the server answered {exc.code} {exc.message}", temporary)
+    if isinstance(exc, aiosmtplib.SMTPException | OSError | TimeoutError):
+        return MailFailure(f"{type(exc).__name__}: {exc} ({target.shown})", temporary=True)
+    raise exc

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     """Sender address of every e-mail."""
     smtp_ca_file: Path | None = None
     """A CA bundle to trust for the SMTP server's certificate (an internal relay), besides the system's."""
+    subscription_secret: SecretStr | None = None
+    """Signs the status page subscribers' confirmation and unsubscribe links (HMAC-SHA256). Unset: the
+    page offers no e-mail subscriptions. Changing it breaks the links already sent."""
     slack_channel_budget: str = Field("20/60", pattern=r"^\d+/\d+(\.\d+)?$")
     """Channel creations Slack allows per window ("count/seconds"; tier 2 is 20 a minute): the bot
     spaces its own under it instead of meeting 429s."""

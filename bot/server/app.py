@@ -36,10 +36,11 @@ from bot.server.health import BackgroundProbe
 from bot.server.provider_webhooks import add_provider_routes
 from bot.server.slack_http import MAX_AGE_SECONDS, SIGNED_PREFIX, Refused, SlackGate
 from bot.server.status_routes import add_status_routes
+from bot.server.subscriber_routes import add_subscriber_routes
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
-from bot.services.communication import Communication, build_mailer
+from bot.services.communication import Communication, Mailer, build_mailer
 from bot.services.housekeeping import Housekeeping
 from bot.services.incidents import IncidentService, utcnow
 from bot.services.paging import Paging
@@ -49,10 +50,15 @@ from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService, SLOSnapshots
 from bot.services.statuspage import StatusPageService
 from bot.services.statuspage_push import PushQueue, StatusPagePush
+from bot.services.subscriber_mail import SubscriberMail, SubscriberQueue
+from bot.services.subscriptions import Subscriptions
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.specs import configured_slos
 from bot.statuspage.hosted_links import HostedLinks
 from bot.statuspage.store import StatusPageStore
+from bot.statuspage.subscriber_notices import SubscriberNotices
+from bot.statuspage.subscribers import SubscriberStore
+from bot.statuspage.tokens import Signer
 from bot.store import IncidentStore, db
 from bot.templating import Templates
 from bot.timers import Scheduler, TimerStore
@@ -86,6 +92,9 @@ class Runtime:
     postmortems: Postmortems
     housekeeping: Housekeeping
     statuspage: StatusPageService
+    subscriptions: Subscriptions
+    subscriber_mail: SubscriberMail | None = None
+    """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
     """The Socket Mode connection, when SLACK_APP_TOKEN is set and `serve` runs."""
     prometheus_probe: BackgroundProbe | None = None
@@ -264,6 +273,7 @@ async def build_runtime(
         links = HostedLinks(sessions)
         StatusPagePush(push, hosted, links, statuspage.store, store, scheduler, slack, now)
         statuspage.add_listener(PushQueue(scheduler, now))
+    subscriptions, subscriber_mail = _subscribers(settings, statuspage, store, scheduler, mailer, now)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
@@ -306,8 +316,33 @@ async def build_runtime(
         postmortems=postmortems,
         housekeeping=housekeeping,
         statuspage=statuspage,
+        subscriptions=subscriptions,
+        subscriber_mail=subscriber_mail,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
+
+
+def _subscribers(
+    settings: Settings,
+    statuspage: StatusPageService,
+    incidents: IncidentStore,
+    scheduler: Scheduler,
+    mailer: Mailer | None,
+    now: Callable[[], datetime],
+) -> tuple[Subscriptions, SubscriberMail | None]:
+    """E-mail subscribers of the status page: offered with INCIDENTBOT_SUBSCRIPTION_SECRET and a mailer."""
+    sessions = incidents.sessions
+    secret = settings.subscription_secret.get_secret_value() if settings.subscription_secret else ""
+    signer = Signer(secret) if secret else None
+    store = SubscriberStore(sessions)
+    subscriptions = Subscriptions(statuspage, store, scheduler, mailer, signer, now)
+    if signer is None or not statuspage.enabled:
+        return subscriptions, None
+    mail = SubscriberMail(
+        statuspage, store, SubscriberNotices(sessions), incidents, scheduler, mailer, signer, now
+    )
+    statuspage.add_listener(SubscriberQueue(scheduler, now))
+    return subscriptions, mail
 
 
 def _ignore_token_warning(record: logging.LogRecord) -> bool:
@@ -380,6 +415,7 @@ def make_web_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/metrics", metrics)
     if runtime.config.status_page.enabled:
         add_status_routes(app, runtime.statuspage.site)
+        add_subscriber_routes(app, runtime.subscriptions)
     token = runtime.settings.webhook_token
     add_webhook_routes(app, runtime.alerts, token.get_secret_value() if token else None, runtime.metrics)
     pagerduty_secret = runtime.settings.pagerduty_webhook_secret

@@ -21,7 +21,9 @@ from bot.statuspage.state import PageState, label
 from bot.templating import bundled_templates_dir
 
 PAGE, INCIDENT = "status_page.html.j2", "status_incident.html.j2"
+SUBSCRIBE = "status_subscribe.html.j2"
 STAGE = "statuspage_{status}.txt.j2"
+MAIL = "subscriber_{name}.{part}.j2"
 
 
 def percent(value: float | None) -> str:
@@ -64,6 +66,16 @@ class Pages:
         self.text_env = jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders), autoescape=False, undefined=jinja2.StrictUndefined
         )
+        self.mail_env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.subscriptions = False
+        """Whether the page offers e-mail subscriptions (set by the composition: it needs the secret and
+        a mail server from the environment, which this package does not read)."""
 
     def _render(self, name: str, state: PageState, **context: Any) -> str:
         return self.env.get_template(name).render(
@@ -71,7 +83,8 @@ class Pages:
             affected_of=_affected_of(state),
             overall=uptime.overall,
             names=state.component_names(),
-            **context,
+            subscriptions=self.subscriptions,
+            **{"form": None, **context},
         )
 
     def status(self, state: PageState) -> str:
@@ -79,6 +92,17 @@ class Pages:
 
     def incident(self, state: PageState, incident: PublicIncident) -> str:
         return self._render(INCIDENT, state, incident=incident)
+
+    def subscribe_page(self, state: PageState, heading: str, **context: Any) -> str:
+        """A page of the subscription flow (form, check your inbox, confirmed, unsubscribe…)."""
+        values = {"message": None, "unsubscribe_token": None, "components_chosen": None, **context}
+        return self._render(SUBSCRIBE, state, heading=heading, **values)
+
+    def subscriber_mail(self, name: str, **context: Any) -> tuple[str, str]:
+        """The text and HTML parts of a subscriber mail (`subscriber_<name>.txt.j2` / `.html.j2`)."""
+        text = self.mail_env.get_template(MAIL.format(name=name, part="txt")).render(**context)
+        html = self.env.get_template(MAIL.format(name=name, part="html")).render(**context)
+        return text.strip() + "\n", html
 
     def stage_text(self, status: str, components: list[str], next_update_minutes: int) -> str:
         """The default public text of a stage (the seeds' Investigating / Identified / Monitoring /
