@@ -133,6 +133,11 @@ class SubscriberStore(db.Store):
             row = await session.get(SubscriberRow, subscriber_id)
             return _subscriber(row) if row else None
 
+    async def by_email(self, email: str) -> Subscriber | None:
+        async with self.sessions() as session:
+            row = await session.scalar(select(SubscriberRow).where(SubscriberRow.email == email))
+            return _subscriber(row) if row else None
+
     async def pending_request(self, requested: Requested) -> Subscriber | None:
         """The address and the choice to confirm, while `requested` is the latest request (else None: a
         newer request mails its own link, an unsubscribe cancelled it)."""
