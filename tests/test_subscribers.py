@@ -5,11 +5,15 @@ posted over HTTP, the confirmation and unsubscribe links followed out of the mai
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from bot.config import load_config
+from bot.config.checks import template_problems
 from bot.services.subscriptions import CONFIRM_MAIL
 from bot.standin import RunningStandin
 from bot.statuspage.tokens import Signer
+from tests.fixtures_bot import EXAMPLE_CONFIG
 from tests.fixtures_smtp import SmtpServer
 from tests.statuspage_helpers import fetch
 from tests.subscriber_helpers import (
@@ -145,3 +149,15 @@ async def test_without_a_mail_server_the_form_is_off_but_links_already_sent_stil
         token = Signer(SECRET).unsubscribe(12345)
         page = await request(bot, "GET", f"/status/unsubscribe?token={token}")
         assert page.status == 200 and "Unsubscribe" in page.text
+
+
+def test_config_check_renders_the_subscription_pages_and_mails(tmp_path: Path) -> None:
+    """An override of a subscriber mail with a misspelt variable is found by `config check`, not by the
+    fan-out during an incident."""
+    (tmp_path / "subscriber_update.txt.j2").write_text("{{ unsubscribe_link }}")
+    (tmp_path / "status_subscribe_form.html.j2").write_text("{{ form.emial }}")
+    config = load_config(EXAMPLE_CONFIG).model_copy(update={"templates_dir": tmp_path})
+    found = "\n".join(template_problems(config))
+    assert "subscriber_update.txt/html.j2: UndefinedError" in found and "unsubscribe_link" in found
+    assert "status_subscribe.html.j2: UndefinedError" in found
+    assert "status_page.html.j2: UndefinedError" in found

@@ -24,6 +24,26 @@ PAGE, INCIDENT = "status_page.html.j2", "status_incident.html.j2"
 SUBSCRIBE = "status_subscribe.html.j2"
 STAGE = "statuspage_{status}.txt.j2"
 MAIL = "subscriber_{name}.{part}.j2"
+SAMPLE_UPDATE: dict[str, Any] = {
+    "title": "Example Status",
+    "kind": "update",
+    "heading": "Checkout errors",
+    "status": "Identified",
+    "body": "We found the cause.",
+    "affected": [("Checkout", "Partial Outage")],
+    "when": "2026-01-15 15:00 CET",
+    "link": "https://status.example.com/status/incidents/42",
+    "page_url": "https://status.example.com/status",
+    "unsubscribe_url": "https://status.example.com/status/unsubscribe?token=t",
+}
+"""What `subscriber_update` templates are given (here for `config check`)."""
+SAMPLE_CONFIRM: dict[str, Any] = {
+    "title": "Example Status",
+    "page_url": "https://status.example.com/status",
+    "confirm_url": "https://status.example.com/status/subscribe/confirm?token=t",
+    "hours": 24,
+    "components": "all components",
+}
 
 
 def percent(value: float | None) -> str:
@@ -131,4 +151,43 @@ class Pages:
                 self.stage_text(status, ["API"], 30)
             except Exception as exc:
                 found.append(f"{STAGE.format(status=status)}: {type(exc).__name__}: {exc}")
-        return found
+        return found + self._subscription_problems(state)
+
+    def _subscription_problems(self, state: PageState) -> list[str]:
+        """The subscription pages (offered or not) and the subscriber mails, rendered with samples."""
+        found = []
+        offered = self.subscriptions
+        renders = [
+            (
+                SUBSCRIBE,
+                lambda: self.subscribe_page(state, "Unsubscribe", message="m", unsubscribe_token="t"),
+            ),
+            (
+                MAIL.format(name="update", part="txt/html"),
+                lambda: self.subscriber_mail("update", **SAMPLE_UPDATE),
+            ),
+            (
+                MAIL.format(name="confirm", part="txt/html"),
+                lambda: self.subscriber_mail("confirm", **SAMPLE_CONFIRM),
+            ),
+        ]
+        form = {"email": "a@example.com", "all": False, "components": ["api"], "error": "Enter your e-mail."}
+        renders.append(
+            (
+                SUBSCRIBE,
+                lambda: self._with_subscriptions(True, lambda: self.subscribe_page(state, "S", form=form)),
+            )
+        )
+        for on in (True, False):
+            renders.append((PAGE, lambda on=on: self._with_subscriptions(on, lambda: self.status(state))))
+        for name, render in renders:
+            try:
+                render()
+            except Exception as exc:  # a user template can fail in any way; report, don't crash
+                found.append(f"{name}: {type(exc).__name__}: {exc}")
+        self.subscriptions = offered
+        return list(dict.fromkeys(found))
+
+    def _with_subscriptions(self, on: bool, render: Any) -> Any:
+        self.subscriptions = on
+        return render()
