@@ -4,9 +4,10 @@ Why three steps, each a durable job: the publication must not wait for ten thous
 neither lose nor repeat them. The listener (`SubscriberQueue`, told after each publication's commit) only
 queues a fan-out job keyed by the update, so a replayed publication queues nothing new. The fan-out renders
 the notice once, then walks the confirmed subscribers a page at a time, writing one mail row per subscriber
-whose components the notice concerns (the unique pair notice/subscriber is each mail's idempotency key) and
-a send job per chunk of rows. Each send job mails its chunk over one SMTP connection, at a priority below
-the incident flow's own jobs (pages, set-ups, the audiences' mail), and records what went out.
+whose components the notice concerns (the unique pair notice/subscriber is each mail's idempotency key),
+and starts `LANES` senders. Each sender mails its share, a batch per SMTP connection, at a priority below
+the incident flow's own jobs (pages, set-ups, the audiences' mail), records what went out, and hands its
+worker slot back every `SLICE`.
 
 Each mail carries the subscriber's own unsubscribe link, in the body and in `List-Unsubscribe` with
 `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), and is threaded under the subscriber's
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -43,7 +45,7 @@ from bot.statuspage.subscriber_notices import (
 from bot.statuspage.subscribers import SubscriberStore
 from bot.statuspage.tokens import Signer
 from bot.store import IncidentStore
-from bot.timers import DEFAULT_PRIORITY, NewTimer, RetryLater, Scheduler, Timer
+from bot.timers import DEFAULT_PRIORITY, RetryLater, Scheduler, Timer
 
 log = logging.getLogger(__name__)
 FANOUT, SEND = "subscribers.fanout", "subscribers.send"
@@ -51,8 +53,14 @@ PRIORITY = DEFAULT_PRIORITY + 5
 """After the incident flow's jobs and the audiences' mail: a subscriber can wait seconds, a page cannot."""
 PAGE = 1000
 """Subscribers read (and mail rows written) per transaction of the fan-out."""
-CHUNK = 50
-"""Mails per send job, over one SMTP connection: a job holds a worker slot for well under a second locally."""
+LANES = 2
+"""Senders per notice. Mail is CPU work for this process (rendering, MIME, SMTP): two senders keep the
+relay busy, while more would only crowd the event loop that answers Slack (the bench's ack latency)."""
+BATCH = 50
+"""Mails per SMTP connection."""
+SLICE = timedelta(seconds=2)
+"""A sender hands its worker slot back after this long: ten thousand mails never hold a slot for a minute."""
+NO_MAILER = "INCIDENTBOT_SMTP_URL or INCIDENTBOT_MAIL_FROM is not set"
 RECORD_EVERY = 25
 """Sent mails are recorded in groups, not one commit each; a crash repeats at most this many."""
 
@@ -109,25 +117,25 @@ class SubscriberMail:
 
     # -- the notice and its fan-out ----------------------------------------------------------------------
     async def fanout(self, timer: Timer) -> None:
-        """Write a mail row per concerned subscriber and the chunks' send jobs; running it again (a crash,
-        a replayed publication) adds only what is missing."""
+        """Write a mail row per concerned subscriber, a page per transaction, then start the senders; run
+        again after a crash it adds only what is missing, and once the senders exist it does nothing."""
         notice = await self._notice(timer.payload)
-        if notice is None:
+        if notice is None or await self.scheduler.store.has_key(self._sender_key(notice.id, 0)):
             return
         after, queued = 0, 0
         while batch := await self.subscribers.confirmed_after(after, PAGE):
             chosen = [s.id for s in batch if s.wants(notice.components)]
-            queued += await self.notices.add_mails(notice.id, chosen, CHUNK, self.now(), self._sender(notice))
-            self.scheduler.kick()
+            queued += await self.notices.add_mails(notice.id, chosen)
             after = batch[-1].id
         log.info("subscribers: %s mails queued for %s", queued, notice.key)
+        for lane in range(LANES):
+            payload = {"notice": notice.id, "lane": lane, "lanes": LANES}
+            key = self._sender_key(notice.id, lane)
+            await self.scheduler.schedule(SEND, self.now(), payload, key=key, priority=PRIORITY)
 
-    def _sender(self, notice: SubscriberNotice) -> Callable[[int, int], NewTimer]:
-        def sender(first: int, last: int) -> NewTimer:
-            payload = {"notice": notice.id, "first": first, "last": last}
-            return NewTimer(SEND, self.now(), payload, key=f"{SEND}:{notice.id}:{first}", priority=PRIORITY)
-
-        return sender
+    @staticmethod
+    def _sender_key(notice_id: int, lane: int) -> str:
+        return f"{SEND}:{notice_id}:{lane}"
 
     async def _notice(self, payload: dict[str, object]) -> SubscriberNotice | None:
         if "update" in payload:
@@ -199,29 +207,51 @@ class SubscriberMail:
         new = NewNotice(key, incident_id, components, subject, text, html, secrets.token_hex(6))
         return await self.notices.add(new, self.now())
 
-    # -- sending a chunk ------------------------------------------------------------------------------------
+    # -- sending ------------------------------------------------------------------------------------------
     async def send(self, timer: Timer) -> None:
+        """One lane's share of a notice, `BATCH` mails per SMTP connection, until none is pending; after
+        `SLICE` the job hands its worker slot back (due again at once), so a page due meanwhile goes first."""
         payload = timer.payload
         notice = await self.notices.get(int(payload["notice"]))
         if notice is None:
             return
-        mails = await self.notices.to_send(notice.id, int(payload["first"]), int(payload["last"]))
-        await self.notices.finish([m.mail_id for m in mails if not m.subscribed], SKIPPED, self.now())
-        todo = [m for m in mails if m.subscribed]
+        lane, lanes = int(payload["lane"]), int(payload["lanes"])
+        started = time.monotonic()
+        after, waiting, error = 0, [], "not sent"
+        while batch := await self.notices.to_send(notice.id, lane, lanes, after, BATCH):
+            after = batch[-1].mail_id
+            await self.notices.finish([m.mail_id for m in batch if not m.subscribed], SKIPPED, self.now())
+            todo = [m for m in batch if m.subscribed]
+            if self.mailer is None:
+                await self._retry_or_give_up(notice, todo, NO_MAILER)
+                return
+            left, problem, broken = await self._send_batch(self.mailer, notice, todo)
+            error = problem or error
+            if broken:  # the server is away: this batch and the rest wait together
+                await self._retry_or_give_up(notice, left, error)
+                return
+            waiting += left
+            if time.monotonic() - started > SLICE.total_seconds() and not waiting:
+                raise RetryLater(timedelta(0), "hands its worker slot back; continues at once")
+        if waiting:
+            await self._retry_or_give_up(notice, waiting, error)
+
+    async def _send_batch(
+        self, mailer: Mailer, notice: SubscriberNotice, todo: list[Addressee]
+    ) -> tuple[list[Addressee], str | None, bool]:
+        """Send over one connection; returns the mails not done (a temporary refusal, or all the rest when
+        the connection broke), the last error and whether it broke. Done ones are recorded."""
         if not todo:
-            return
-        if self.mailer is None:
-            error = "INCIDENTBOT_SMTP_URL or INCIDENTBOT_MAIL_FROM is not set"
-            await self._retry_or_give_up(notice, todo, error)
-            return
+            return [], None, False
         threads = await self.notices.threads(notice, [m.subscriber_id for m in todo])
         done: set[int] = set()
         sent: list[int] = []
         error: str | None = None
+        broken = False
         try:
-            async with self.mailer.transport.connection() as connection:
+            async with mailer.transport.connection() as connection:
                 for mail in todo:
-                    message = self._message(self.mailer, notice, mail, threads.get(mail.subscriber_id, []))
+                    message = self._message(mailer, notice, mail, threads.get(mail.subscriber_id, []))
                     try:
                         await connection.send(message)
                     except ConnectionLost:
@@ -239,11 +269,9 @@ class SubscriberMail:
                         await self.notices.finish(sent, SENT, self.now())
                         sent = []
         except MailFailure as failure:
-            error = failure.error
+            error, broken = failure.error, True
         await self.notices.finish(sent, SENT, self.now())
-        left = [m for m in todo if m.mail_id not in done]
-        if left:
-            await self._retry_or_give_up(notice, left, error or "not sent")
+        return [m for m in todo if m.mail_id not in done], error, broken
 
     async def _retry_or_give_up(self, notice: SubscriberNotice, left: list[Addressee], error: str) -> None:
         ids = [m.mail_id for m in left]

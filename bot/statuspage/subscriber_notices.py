@@ -3,9 +3,9 @@
 A notice (a public update, a maintenance) is rendered once, with a placeholder where each subscriber's own
 unsubscribe link goes, and stored under a key (`update:<id>`), so a repeated publication event adds
 nothing. Its fan-out writes one row per notice and subscriber (a unique pair: each subscriber is mailed a
-notice once however often the fan-out runs) together with the jobs that send them, a chunk each, in
-batches: ten thousand subscribers are a few hundred short transactions, never one long one that would hold
-SQLite's write lock while the incident flow waits.
+notice once however often the fan-out runs) a page of subscribers per transaction: ten thousand
+subscribers are ten short transactions, never one long one that would hold SQLite's write lock while the
+incident flow waits. The senders then take the pending rows of their lane in order.
 
 As with the audiences' outbox, SMTP offers no exactly-once: should the process die after the server
 accepted a mail and before its row says so, that mail is sent again once, with the same Message-ID.
@@ -13,7 +13,7 @@ accepted a mail and before its row says so, that mail is sent again once, with t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +22,6 @@ from sqlalchemy import func, select, update
 
 from bot.store import db
 from bot.store.models import SubscriberMailRow, SubscriberNoticeRow, SubscriberRow
-from bot.timers import NewTimer
 
 PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 UNSUBSCRIBE_URL = "@@UNSUBSCRIBE_URL@@"
@@ -109,16 +108,9 @@ class SubscriberNotices(db.Store):
             assert row is not None
             return _notice(row)
 
-    async def add_mails(
-        self,
-        notice_id: int,
-        subscriber_ids: Sequence[int],
-        chunk: int,
-        now: datetime,
-        sender: Callable[[int, int], NewTimer],
-    ) -> int:
-        """One mail row per subscriber not mailed this notice yet, and a send job (`sender(first, last)`,
-        mail ids) per `chunk` of the new rows, in one transaction; returns how many rows were new."""
+    async def add_mails(self, notice_id: int, subscriber_ids: Sequence[int]) -> int:
+        """One mail row per subscriber not mailed this notice yet, in one transaction (the caller keeps
+        them short: a page of subscribers each); returns how many rows were new."""
         if not subscriber_ids:
             return 0
         async with self._tx() as session:
@@ -133,14 +125,11 @@ class SubscriberNotices(db.Store):
                 .on_conflict_do_nothing(index_elements=["notice_id", "subscriber_id"])
                 .returning(SubscriberMailRow.id)
             )
-            ids = sorted((await session.scalars(statement)).all())
-            for start in range(0, len(ids), chunk):
-                part = ids[start : start + chunk]
-                await sender(part[0], part[-1]).add(session, now)
-            return len(ids)
+            return len((await session.scalars(statement)).all())
 
-    async def to_send(self, notice_id: int, first: int, last: int) -> list[Addressee]:
-        """The chunk's mails still pending, with their addresses."""
+    async def to_send(self, notice_id: int, lane: int, lanes: int, after: int, limit: int) -> list[Addressee]:
+        """The next `limit` pending mails of the notice in `lane` (mail id modulo `lanes`), after mail id
+        `after`, with their addresses: a lane is one sender's share, so two senders never take one mail."""
         async with self.sessions() as session:
             rows: Any = await session.execute(
                 select(
@@ -153,11 +142,12 @@ class SubscriberNotices(db.Store):
                 .join(SubscriberRow, SubscriberRow.id == SubscriberMailRow.subscriber_id)
                 .where(
                     SubscriberMailRow.notice_id == notice_id,
-                    SubscriberMailRow.id >= first,
-                    SubscriberMailRow.id <= last,
+                    SubscriberMailRow.id > after,
+                    SubscriberMailRow.id % lanes == lane,
                     SubscriberMailRow.status == PENDING,
                 )
                 .order_by(SubscriberMailRow.id)
+                .limit(limit)
             )
             return [Addressee(m, s, email, status == "confirmed", a) for m, s, email, status, a in rows.all()]
 
