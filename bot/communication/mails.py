@@ -7,9 +7,12 @@ HTML environment escapes every value (autoescape), so a title with `<script>` ar
 
 from __future__ import annotations
 
+import base64
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
@@ -162,3 +165,73 @@ def build_message(
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
+
+
+@dataclass(frozen=True)
+class PersonalCopies:
+    """One message sent to many people, a copy each that differs only in its recipient, its Message-ID and
+    threading headers, and one personal link in the body (a status page's subscribers and their unsubscribe
+    links). The common part is made once; a copy is a few joins and a base64 of the two bodies. Building a
+    full `EmailMessage` per copy cost ~1 ms each — ten seconds of the event loop for ten thousand copies,
+    which is what answers Slack."""
+
+    head: bytes
+    text: str
+    html: str
+    slot: str
+    boundary: str
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        mail_from: str,
+        subject: str,
+        text: str,
+        html: str,
+        slot: str,
+        written_at: datetime,
+        headers: dict[str, str],
+    ) -> PersonalCopies:
+        boundary = f"=_{secrets.token_hex(12)}"
+        common = {
+            "From": mail_from,
+            "Subject": subject,
+            "Date": format_datetime(written_at.astimezone(UTC)),
+            "Auto-Submitted": "auto-generated",
+            **headers,
+            "MIME-Version": "1.0",
+            "Content-Type": f'multipart/alternative; boundary="{boundary}"',
+        }
+        head = "".join(SMTP.fold(name, value) for name, value in common.items()).encode("ascii")
+        return cls(head, text, html, slot, boundary)
+
+    def copy(
+        self,
+        *,
+        to: str,
+        message_id: str,
+        link: str,
+        in_reply_to: str | None = None,
+        references: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
+        """The copy for `to` (an ASCII address), with `link` where the slot is; `headers` are ASCII values."""
+        own = {"To": to, "Message-ID": message_id, **(headers or {})}
+        if in_reply_to:
+            own["In-Reply-To"] = in_reply_to
+        if references:
+            own["References"] = references
+        lines = [f"{name}: {value}" for name, value in own.items()]
+        parts = [self._part("plain", self.text.replace(self.slot, link))]
+        parts.append(self._part("html", self.html.replace(self.slot, link)))
+        body = b"".join(parts) + f"--{self.boundary}--\r\n".encode()
+        return self.head + ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    def _part(self, subtype: str, content: str) -> bytes:
+        encoded = base64.encodebytes(content.encode()).replace(b"\n", b"\r\n")
+        head = (
+            f'--{self.boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+        )
+        return head.encode() + encoded

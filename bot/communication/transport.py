@@ -158,6 +158,17 @@ class SmtpConnection:
             raise failure from exc
         return tuple(sorted(errors))
 
+    async def send_bytes(self, sender: str, recipients: list[str], message: bytes) -> tuple[str, ...]:
+        """A message already serialised (`PersonalCopies`); failures as `send`."""
+        try:
+            errors, _ = await self.client.sendmail(sender, recipients, message)
+        except Exception as exc:
+            failure = _failure(exc, self.target)
+            if not self.client.is_connected:
+                raise ConnectionLost(failure.error, True, failure.refused) from exc
+            raise failure from exc
+        return tuple(sorted(errors))
+
 
 class ConnectionLost(MailFailure):
     """The connection broke while sending: this mail and the rest of the batch go on another one."""

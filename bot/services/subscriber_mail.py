@@ -24,9 +24,8 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
-from bot.communication.mails import build_message
+from bot.communication.mails import PersonalCopies
 from bot.communication.transport import ConnectionLost, MailFailure
 from bot.services.communication import GIVE_UP_AFTER, Mailer, retry_delay
 from bot.services.statuspage import StatusPageService
@@ -216,16 +215,17 @@ class SubscriberMail:
         if notice is None:
             return
         lane, lanes = int(payload["lane"]), int(payload["lanes"])
+        copies = self._copies(self.mailer, notice) if self.mailer is not None else None
         started = time.monotonic()
         after, waiting, error = 0, [], "not sent"
         while batch := await self.notices.to_send(notice.id, lane, lanes, after, BATCH):
             after = batch[-1].mail_id
             await self.notices.finish([m.mail_id for m in batch if not m.subscribed], SKIPPED, self.now())
             todo = [m for m in batch if m.subscribed]
-            if self.mailer is None:
+            if self.mailer is None or copies is None:
                 await self._retry_or_give_up(notice, todo, NO_MAILER)
                 return
-            left, problem, broken = await self._send_batch(self.mailer, notice, todo)
+            left, problem, broken = await self._send_batch(self.mailer, notice, copies, todo)
             error = problem or error
             if broken:  # the server is away: this batch and the rest wait together
                 await self._retry_or_give_up(notice, left, error)
@@ -237,7 +237,7 @@ class SubscriberMail:
             await self._retry_or_give_up(notice, waiting, error)
 
     async def _send_batch(
-        self, mailer: Mailer, notice: SubscriberNotice, todo: list[Addressee]
+        self, mailer: Mailer, notice: SubscriberNotice, copies: PersonalCopies, todo: list[Addressee]
     ) -> tuple[list[Addressee], str | None, bool]:
         """Send over one connection; returns the mails not done (a temporary refusal, or all the rest when
         the connection broke), the last error and whether it broke. Done ones are recorded."""
@@ -251,9 +251,9 @@ class SubscriberMail:
         try:
             async with mailer.transport.connection() as connection:
                 for mail in todo:
-                    message = self._message(mailer, notice, mail, threads.get(mail.subscriber_id, []))
+                    message = self._copy(mailer, notice, copies, mail, threads.get(mail.subscriber_id, []))
                     try:
-                        await connection.send(message)
+                        await connection.send_bytes(mailer.sender, [mail.email], message)
                     except ConnectionLost:
                         raise
                     except MailFailure as failure:
@@ -286,28 +286,37 @@ class SubscriberMail:
         log.warning("subscribers: %s mails of %s wait %s: %s", len(ids), notice.key, delay, error)
         raise RetryLater(max(delay, timedelta(seconds=1)), error)
 
-    def _message(
-        self, mailer: Mailer, notice: SubscriberNotice, mail: Addressee, thread: list[str]
-    ) -> EmailMessage:
+    def _copies(self, mailer: Mailer, notice: SubscriberNotice) -> PersonalCopies:
+        return PersonalCopies.build(
+            mail_from=mailer.sender,
+            subject=notice.subject,
+            text=notice.text,
+            html=notice.html,
+            slot=UNSUBSCRIBE_URL,
+            written_at=notice.created_at,
+            headers={"List-Unsubscribe-Post": "List-Unsubscribe=One-Click", "Precedence": "bulk"},
+        )
+
+    def _copy(
+        self,
+        mailer: Mailer,
+        notice: SubscriberNotice,
+        copies: PersonalCopies,
+        mail: Addressee,
+        thread: list[str],
+    ) -> bytes:
+        """The subscriber's copy: their own unsubscribe link (body and `List-Unsubscribe`), threaded under
+        their earlier mails about the incident."""
         url = f"{self.section.url}/status/unsubscribe?token={self.signer.unsubscribe(mail.subscriber_id)}"
         earlier = [self._message_id(mailer, tag, mail.subscriber_id) for tag in thread]
         references = list(dict.fromkeys([earlier[0], earlier[-1]])) if earlier else []
-        return build_message(
-            mail_from=mailer.sender,
-            recipients=[mail.email],
-            subject=notice.subject,
-            text=notice.text.replace(UNSUBSCRIBE_URL, url),
-            html=notice.html.replace(UNSUBSCRIBE_URL, url),
+        return copies.copy(
+            to=mail.email,
             message_id=self._message_id(mailer, notice.tag, mail.subscriber_id),
+            link=url,
             in_reply_to=earlier[-1] if earlier else None,
             references=" ".join(references) or None,
-            written_at=notice.created_at,
-            reference=None,
-            headers={
-                "List-Unsubscribe": f"<{url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "Precedence": "bulk",
-            },
+            headers={"List-Unsubscribe": f"<{url}>"},
         )
 
     @staticmethod

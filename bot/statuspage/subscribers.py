@@ -44,6 +44,8 @@ def normalize_email(raw: str) -> str:
         raise BadAddress("Enter your e-mail address.")
     if len(address) > EMAIL_MAX or not _ADDRESS.match(address) or ".." in address:
         raise BadAddress("That does not look like an e-mail address (name@example.com).")
+    if not address.isascii():
+        raise BadAddress("Please use an address in plain Latin letters (name@example.com).")
     return address
 
 
