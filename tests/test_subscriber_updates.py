@@ -160,7 +160,7 @@ async def test_maintenance_reaches_the_subscribers_of_its_components(
         statuspage = bot.runtime.statuspage
         start = datetime.now(UTC) + timedelta(days=1)
         added = await statuspage.add_maintenance(
-            "Database upgrade",
+            "Datenbank-Upgrade <b>Ä</b>",
             "Short read-only window.",
             ["api"],
             start,
@@ -171,7 +171,10 @@ async def test_maintenance_reaches_the_subscribers_of_its_components(
         )
         assert added is not None
         [mail] = await mails(smtp_server, API, 1)
-        assert mail.message["Subject"] == "[Example Status] Scheduled maintenance: Database upgrade"
+        assert mail.message["Subject"] == "[Example Status] Scheduled maintenance: Datenbank-Upgrade <b>Ä</b>"
+        assert "Datenbank-Upgrade &lt;b&gt;Ä&lt;/b&gt;" in mail.part("html") and "<b>Ä" not in mail.part(
+            "html"
+        )
         assert "Short read-only window." in mail.part("plain") and "API: Under Maintenance" in mail.part(
             "plain"
         )
@@ -207,3 +210,31 @@ async def test_a_private_incident_never_reaches_a_subscriber(
         await publish(bot, public.id, "investigating", "Card payments fail for some customers.")
         [only] = await mails(smtp_server, ALL, 1)
         assert "Breach" not in str(only.message["Subject"]) and "Leaked" not in only.part("plain")
+
+
+async def test_mail_waits_while_the_relay_is_down_and_goes_out_once_when_it_is_back(
+    database_url: str, standin: RunningStandin, app_config: Any, smtp_server: SmtpServer
+) -> None:
+    async with subscribing_bot(database_url, standin, app_config, smtp_server) as bot:
+        await subscribed(bot, smtp_server, ALL)
+        await subscribed(bot, smtp_server, CHECKOUT, ["checkout"])
+        smtp_server.stop()
+        incident = await declare(bot, "Payments are failing")
+        await publish(bot, incident.id, "investigating", "Card payments fail for some customers.")
+        notices = mail_of(bot).notices
+        public = await eventually(lambda: bot.runtime.statuspage.store.incident(incident.id))
+        key = f"update:{public.latest.id}"
+        notice = await eventually(lambda: notices.notice(key), timeout=10)
+        await eventually(lambda: _tried(bot, notice.id), timeout=10)  # refused, waiting to try again
+        smtp_server.start()
+        await mails(smtp_server, ALL, 1)
+        await mails(smtp_server, CHECKOUT, 1)
+        assert await eventually(lambda: _all_sent(bot, notice.id, 2), timeout=10)
+
+
+async def _tried(bot: BotUnderTest, notice_id: int) -> bool:
+    return any(t.payload.get("notice") == notice_id for t in await bot.runtime.scheduler.store.pending())
+
+
+async def _all_sent(bot: BotUnderTest, notice_id: int, count: int) -> bool:
+    return await mail_of(bot).notices.tally(notice_id) == {"sent": count}

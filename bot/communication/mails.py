@@ -26,6 +26,9 @@ from bot.settings import IncidentSettings
 from bot.templating import Templates, bundled_templates_dir, format_local, severity_label
 
 SLACK, TEXT, HTML = "md", "txt", "html"
+UNFOLDED = SMTP.clone(max_line_length=998)
+"""Header lines up to RFC 5322's hard limit: folding a subject before an encoded word leaves two spaces
+in it once unfolded (Python's folder keeps the space and adds the fold's)."""
 
 
 class MailTemplates:
@@ -203,7 +206,10 @@ class PersonalCopies:
             "MIME-Version": "1.0",
             "Content-Type": f'multipart/alternative; boundary="{boundary}"',
         }
-        head = "".join(SMTP.fold(name, value) for name, value in common.items()).encode("ascii")
+        folded = (
+            UNFOLDED.header_factory(name, value).fold(policy=UNFOLDED) for name, value in common.items()
+        )
+        head = "".join(folded).encode("ascii")  # non-ASCII words are RFC 2047 encoded by the fold
         return cls(head, text, html, slot, boundary)
 
     def copy(
