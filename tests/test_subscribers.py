@@ -35,7 +35,9 @@ async def test_double_opt_in_subscribes_only_after_the_link_is_followed(
 ) -> None:
     async with subscribing_bot(database_url, standin, app_config, smtp_server) as bot:
         page = (await fetch(bot.url, "/status")).text
-        assert "Subscribe to updates" in page and 'action="/status/subscribe"' in page
+        assert (
+            "Subscribe to updates" in page and 'action="https://status.example.com/status/subscribe"' in page
+        )
         assert 'name="component" value="checkout"' in page
 
         answer = await subscribe(bot, "  Ann@Example.ORG ", ["checkout", "payments"])
@@ -132,7 +134,10 @@ async def test_without_the_secret_subscriptions_are_off_and_say_so(
         database_url, standin, app_config, smtp_server, subscription_secret=None
     ) as bot:
         page = (await fetch(bot.url, "/status")).text
-        assert "E-mail subscriptions are off" in page and 'action="/status/subscribe"' not in page
+        assert (
+            "E-mail subscriptions are off" in page
+            and 'action="https://status.example.com/status/subscribe"' not in page
+        )
         answer = await subscribe(bot, "ann@example.org")
         assert answer.status == 404 and "E-mail subscriptions are off" in answer.text
         assert (await request(bot, "GET", "/status/unsubscribe?token=x")).status == 404
