@@ -8,11 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.config import load_config
 from bot.config.checks import template_problems
 from bot.services.subscriptions import CONFIRM_MAIL
 from bot.standin import RunningStandin
 from bot.statuspage.tokens import Signer
+from bot.store.models import SubscriberMailRow, SubscriberNoticeRow, SubscriberRow
+from bot.store.retention import RetentionConfig, prune
 from tests.fixtures_bot import EXAMPLE_CONFIG
 from tests.fixtures_smtp import SmtpServer
 from tests.statuspage_helpers import fetch
@@ -166,3 +171,47 @@ def test_config_check_renders_the_subscription_pages_and_mails(tmp_path: Path) -
     assert "subscriber_update.txt/html.j2: UndefinedError" in found and "unsubscribe_link" in found
     assert "status_subscribe.html.j2: UndefinedError" in found
     assert "status_page.html.j2: UndefinedError" in found
+
+
+async def test_prune_deletes_old_subscriber_mail_and_stale_subscriptions_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    old, recent = now - timedelta(days=200), now - timedelta(days=1)
+
+    def person(email: str, status: str, created: datetime, **more: Any) -> SubscriberRow:
+        values = {"all_components": True, "components": [], "requested_all": True, "requested_components": []}
+        return SubscriberRow(email=email, status=status, created_at=created, **{**values, **more})
+
+    def notice(key: str, created: datetime) -> SubscriberNoticeRow:
+        return SubscriberNoticeRow(
+            key=key, components=[], subject="s", text="t", html="h", tag=key, created_at=created
+        )
+
+    async with sessions() as session, session.begin():
+        reader = person("reader@example.org", "confirmed", old)
+        never = person("never@example.org", "pending", old, confirm_sent_at=old)
+        asked = person("asked@example.org", "pending", recent, confirm_sent_at=recent)
+        left = person("left@example.org", "unsubscribed", old, unsubscribed_at=old)
+        gone, fresh, waiting = notice("gone", old), notice("fresh", recent), notice("waiting", old)
+        session.add_all([reader, never, asked, left, gone, fresh, waiting])
+        await session.flush()
+        session.add_all(
+            [
+                SubscriberMailRow(notice_id=gone.id, subscriber_id=reader.id, status="sent", attempts=1),
+                SubscriberMailRow(notice_id=fresh.id, subscriber_id=reader.id, status="sent", attempts=1),
+                SubscriberMailRow(
+                    notice_id=waiting.id, subscriber_id=reader.id, status="pending", attempts=3
+                ),
+            ]
+        )
+    dry = await prune(sessions, RetentionConfig(), now, dry_run=True)
+    assert (dry.subscriber_mails, dry.subscriber_notices, dry.subscribers) == (1, 0, 2)
+    pruned = await prune(sessions, RetentionConfig(), now)
+    assert (pruned.subscriber_mails, pruned.subscriber_notices, pruned.subscribers) == (1, 1, 2)
+    async with sessions() as session:
+        assert sorted(await session.scalars(select(SubscriberRow.email))) == [
+            "asked@example.org",
+            "reader@example.org",
+        ]
+        assert sorted(await session.scalars(select(SubscriberNoticeRow.key))) == ["fresh", "waiting"]
