@@ -4,7 +4,11 @@ Updates are posted as people post them (signed Slack requests); mail arrives at 
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.domain import EventKind
@@ -12,10 +16,11 @@ from bot.services.subscriber_mail import FANOUT, SubscriberMail
 from bot.standin import RunningStandin, eventually
 from bot.statuspage.model import Publication, PublicDraft
 from bot.timers import Timer
-from tests.fixtures_bot import ALICE, BotUnderTest
-from tests.fixtures_smtp import Received, SmtpServer
+from tests.fixtures_bot import ALICE, EXAMPLE_CONFIG, BotUnderTest
+from tests.fixtures_smtp import MAIL_FROM, Received, SmtpServer
 from tests.statuspage_helpers import post_public
 from tests.subscriber_helpers import (
+    SECRET,
     link_in,
     request,
     subscribe,
@@ -260,3 +265,35 @@ async def _tally_is(bot: BotUnderTest, notice_id: int, tally: dict[str, int]) ->
 async def _latest_update(bot: BotUnderTest, incident_id: int, count: int) -> int | None:
     public = await bot.runtime.statuspage.store.incident(incident_id)
     return public.latest.id if public is not None and len(public.updates) == count else None
+
+
+async def test_an_update_posted_from_the_cli_reaches_the_subscribers_and_its_export_has_the_form(
+    database_url: str, standin: RunningStandin, app_config: Any, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """The CLI queues the fan-out (it needs the secret for that); the serving bot sends."""
+    async with subscribing_bot(database_url, standin, app_config, smtp_server) as bot:
+        await subscribed(bot, smtp_server, ALL)
+        incident = await declare(bot, "Payments are failing")
+        env = {
+            **os.environ,
+            "INCIDENTBOT_DATABASE_URL": database_url,
+            "INCIDENTBOT_CONFIG": str(EXAMPLE_CONFIG),
+            "INCIDENTBOT_SUBSCRIPTION_SECRET": SECRET,
+            "INCIDENTBOT_SMTP_URL": smtp_server.url(),
+            "INCIDENTBOT_MAIL_FROM": MAIL_FROM,
+        }
+        env.pop("SLACK_BOT_TOKEN", None)
+        for args in (
+            ["post", f"INC-{incident.id}", "--status", "identified", "--body", "Posted from a terminal."],
+            ["export", str(tmp_path / "site")],
+        ):
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "statuspage", *args, env=env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, err = await process.communicate()
+            assert process.returncode == 0, err.decode()
+        [mail] = await mails(smtp_server, ALL, 1)
+        assert "Posted from a terminal." in mail.part("plain")
+        page = (tmp_path / "site" / "index.html").read_text()
+        assert 'action="https://status.example.com/status/subscribe"' in page

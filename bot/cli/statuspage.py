@@ -60,12 +60,20 @@ def _service(sessions: Sessions, settings: Settings, config: AppConfig) -> Statu
         service.add_listener(PushQueue(Scheduler(TimerStore(sessions), utcnow), utcnow))
     if settings.subscription_secret is not None:  # the serving bot mails the subscribers
         service.add_listener(SubscriberQueue(Scheduler(TimerStore(sessions), utcnow), utcnow))
+    service.pages.subscriptions = _offers_subscriptions(settings)
     return service
 
 
-async def _snapshot(sessions: Sessions, config: AppConfig) -> Snapshot:
+def _offers_subscriptions(settings: Settings) -> bool:
+    """As the serving bot decides it, so an export written here shows the same subscribe form."""
+    return bool(settings.subscription_secret and settings.smtp_url and settings.mail_from)
+
+
+async def _snapshot(sessions: Sessions, config: AppConfig, subscriptions: bool = False) -> Snapshot:
     state = await load_state(StatusPageStore(sessions), config.status_page, utcnow())
-    return Snapshot(state, Pages(config.templates_dir))
+    pages = Pages(config.templates_dir)
+    pages.subscriptions = subscriptions
+    return Snapshot(state, pages)
 
 
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
@@ -107,7 +115,8 @@ def _export(settings: Settings, config: AppConfig, directory: Path) -> int:
     if directory.exists() and not directory.is_dir():
         print(f"error: {directory} exists and is not a directory", file=sys.stderr)
         return EXIT_USAGE
-    snapshot = read_database(settings, lambda sessions: _snapshot(sessions, config))
+    offered = _offers_subscriptions(settings)
+    snapshot = read_database(settings, lambda sessions: _snapshot(sessions, config, offered))
     try:
         written = export(snapshot, directory)
     except OSError as exc:
