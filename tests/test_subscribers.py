@@ -44,6 +44,8 @@ async def test_double_opt_in_subscribes_only_after_the_link_is_followed(
             "Subscribe to updates" in page and 'action="https://status.example.com/status/subscribe"' in page
         )
         assert 'name="component" value="checkout"' in page
+        form = await request(bot, "GET", "/status/subscribe")
+        assert form.status == 200 and 'name="email"' in form.text
 
         answer = await subscribe(bot, "  Ann@Example.ORG ", ["checkout", "payments"])
         assert answer.status == 200 and "Check your inbox" in answer.text
@@ -145,6 +147,7 @@ async def test_without_the_secret_subscriptions_are_off_and_say_so(
         )
         answer = await subscribe(bot, "ann@example.org")
         assert answer.status == 404 and "E-mail subscriptions are off" in answer.text
+        assert (await request(bot, "GET", "/status/subscribe")).status == 404
         assert (await request(bot, "GET", "/status/unsubscribe?token=x")).status == 404
         assert await subscriber(bot, "ann@example.org") is None
         assert bot.runtime.subscriber_mail is None

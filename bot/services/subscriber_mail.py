@@ -24,6 +24,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.communication.mails import PersonalCopies
 from bot.communication.transport import ConnectionLost, MailFailure
@@ -119,8 +120,8 @@ class SubscriberMail:
         """Write a mail row per concerned subscriber, a page per transaction, then start the senders; run
         again after a crash it adds only what is missing, and once the senders exist it does nothing."""
         notice = await self._notice(timer.payload)
-        if notice is None or await self.scheduler.store.has_key(self._sender_key(notice.id, 0)):
-            return
+        if notice is None or await self.scheduler.store.has_key(self._sender_key(notice.id, LANES - 1)):
+            return  # the last sender is started last: with it, the fan-out was complete
         after, queued = 0, 0
         while batch := await self.subscribers.confirmed_after(after, PAGE):
             chosen = [s.id for s in batch if s.wants(notice.components)]
@@ -195,7 +196,12 @@ class SubscriberMail:
         return await self._store(key, None, list(maintenance.components), subject, context)
 
     async def _store(
-        self, key: str, incident_id: int | None, components: Sequence[str], subject: str, context: dict
+        self,
+        key: str,
+        incident_id: int | None,
+        components: Sequence[str],
+        subject: str,
+        context: dict[str, Any],
     ) -> SubscriberNotice:
         context |= {
             "title": self.section.title,
@@ -222,6 +228,8 @@ class SubscriberMail:
             after = batch[-1].mail_id
             await self.notices.finish([m.mail_id for m in batch if not m.subscribed], SKIPPED, self.now())
             todo = [m for m in batch if m.subscribed]
+            if not todo:
+                continue
             if self.mailer is None or copies is None:
                 await self._retry_or_give_up(notice, todo, NO_MAILER)
                 return
@@ -275,6 +283,8 @@ class SubscriberMail:
 
     async def _retry_or_give_up(self, notice: SubscriberNotice, left: list[Addressee], error: str) -> None:
         ids = [m.mail_id for m in left]
+        if not ids:
+            return
         if self.now() - notice.created_at >= GIVE_UP_AFTER:
             log.error(
                 "subscribers: %s mails of %s not sent for a day, given up: %s", len(ids), notice.key, error
