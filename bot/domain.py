@@ -52,9 +52,41 @@ class EventKind(enum.StrEnum):
     """An audience of the communication plan was told (data.first: its first notice; data.notice: why)."""
     EMAIL_SENT = "email_sent"
     EMAIL_FAILED = "email_failed"
+    AUDIENCE_NOT_NEEDED = "audience_not_needed"
+    """The owner decided an audience need not be told (data.reason); a later rise of the severity lifts it."""
+    CUSTOMER_CALL = "customer_call"
+    """An enterprise call's outcome (data.contact, data.outcome: called, no_answer or left_message)."""
+    COMMUNICATION_DUE = "communication_due"
+    """The owner was reminded of an audience's deadline (data.phase: soon or due)."""
 
 
 AUDIENCES = ("channel", "announcements", "management")
+
+
+CALL_OUTCOMES = {"called": "called", "no_answer": "no answer", "left_message": "left a message"}
+"""An enterprise call's outcome → how it reads."""
+
+
+@dataclass(frozen=True)
+class AudienceRecord:
+    """One audience of the communication plan as the post-mortem tells it (`bot.communication.plan`
+    derives it from the timeline; the post-mortem only formats it)."""
+
+    audience: str
+    first_due: datetime | None
+    first_told: datetime | None
+    missed_first: bool
+    """The first notice came after its deadline, or never came and the deadline passed (not waived)."""
+    notices: int
+    waived: str | None
+    """The reason given for "Not needed" (still in force at the end)."""
+    waived_by: str | None
+    calls: tuple[tuple[str, str], ...]
+    """(customer, last call outcome) for call-list audiences."""
+    cadence_missed: int
+    """Gaps between notices longer than the audience's `every` for the incident's severity."""
+
+
 """Status-update audiences; each has its own template `update_<audience>.md.j2`."""
 
 

@@ -211,8 +211,9 @@ def _is_resolved(incident: Incident, config: IncidentSettings) -> bool:
 # -- the incident channel ------------------------------------------------------------------------------
 
 
-def incident_summary(incident: Incident, config: IncidentSettings) -> Message:
-    """The pinned message: everything a late joiner needs, plus the buttons to act on it."""
+def incident_summary(incident: Incident, config: IncidentSettings, extra: Sequence[str] = ()) -> Message:
+    """The pinned message: everything a late joiner needs, plus the buttons to act on it; `extra` lines
+    come from other capabilities (the communication plan's deadlines)."""
     resolved = _is_resolved(incident, config)
     service = config.service(incident.service)
     service_text = service.name if service else (incident.service or "—")
@@ -256,6 +257,7 @@ def incident_summary(incident: Incident, config: IncidentSettings) -> Message:
         notes.append(":lock: Private incident")
     if notes:
         blocks.append(context(" · ".join(notes)))
+    blocks += [context(line) for line in extra]
     blocks.append(divider())
     blocks.append(_actions(incident, resolved))
 

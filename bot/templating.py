@@ -37,6 +37,12 @@ def format_local(dt: datetime | None, config: IncidentSettings, fmt: str = DEFAU
     return to_local(dt, config.zone).strftime(fmt)
 
 
+def slack_time(dt: datetime, config: IncidentSettings, fmt: str = "%H:%M %Z") -> str:
+    """A time each Slack reader sees in their own zone; the config's zone is the fallback text (and what
+    e-mail, logs and the stand-in show)."""
+    return f"<!date^{int(dt.timestamp())}^{{time}}|{format_local(dt, config, fmt)}>"
+
+
 def severity_label(severity_id: str | None, config: IncidentSettings) -> str:
     """A severity removed from config must still render for incidents declared with it."""
     if not severity_id:

@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from commands import (
     actions,
     changes,
+    communication,
     declare,
     incident_command,
     listing,
@@ -38,6 +39,7 @@ _MODULES = (
     oncall,
     reminders,
     statuspage,
+    communication,
     listing,
 )
 

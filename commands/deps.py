@@ -9,6 +9,7 @@ from bot.config import AppConfig
 from bot.integrations.slack import SlackGateway
 from bot.metrics import Metrics
 from bot.services.actions import ActionItems
+from bot.services.communication import Communication
 from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
@@ -31,4 +32,5 @@ class Deps:
     actions: ActionItems
     postmortems: Postmortems
     statuspage: StatusPageService
+    communication: Communication
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

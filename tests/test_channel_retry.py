@@ -53,3 +53,8 @@ async def test_a_channel_refused_for_two_minutes_is_created_and_everyone_is_told
     assert f"<#{incident.channel_id}>" in message_text(page)  # the page was edited
     told = [message_text(m) for m in dms(ws, ALICE)]
     assert any("exists now" in text and f"<#{incident.channel_id}>" in text for text in told), told
+    # The communication plan's call task waited for the channel (SEV1: Acme Corp is to be called).
+    tasks = await eventually(
+        lambda: [m for m in channel.messages if "Call customers about" in message_text(m)] or None
+    )
+    assert len(tasks) == 1 and "Acme Corp" in message_text(tasks[0])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.communication.settings import CommunicationConfig
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident, UpdateDraft
 from bot.oncall.settings import OnCallConfig
@@ -27,8 +28,9 @@ def clock() -> Clock:
 
 @pytest.fixture
 def quiet_config(app_config: AppConfig) -> AppConfig:
-    """No escalation policies: only reminders use timers here, so `run_due` counts reminders."""
-    return app_config.model_copy(update={"oncall": OnCallConfig()})
+    """No escalation policies and no communication plan: only update reminders use timers here, so
+    `run_due` counts them."""
+    return app_config.model_copy(update={"oncall": OnCallConfig(), "communication": CommunicationConfig()})
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
 from bot.cli.parsers import incident_number
+from bot.communication.plan import records
 from bot.config import AppConfig, Settings
 from bot.postmortem.compile import Facts, compile_postmortem, file_name
 from bot.postmortem.store import ActionItemStore, PostmortemStore
@@ -25,15 +26,20 @@ async def _compile(sessions: Sessions, config: AppConfig, incident_id: int) -> t
     if incident is None:
         return None
     postmortem = await PostmortemStore(sessions).get(incident_id)
+    events = await incidents.timeline(incident_id)
+    now = utcnow()
     facts = Facts(
         incident=incident,
-        events=await incidents.timeline(incident_id),
+        events=events,
         narrative=postmortem.narrative if postmortem else {},
         actions=await ActionItemStore(sessions).for_incident(incident_id),
         config=config,
-        now=utcnow(),
+        now=now,
         status=postmortem.status if postmortem else "draft",
         names=postmortem.names if postmortem else {},
+        communication=records(
+            config.communication, incident, events, incident.status == config.resolved_status, now
+        ),
     )
     return compile_postmortem(facts, Templates(config)), file_name(incident, config.zone)
 

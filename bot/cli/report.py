@@ -10,13 +10,20 @@ ends the window with March 31).
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
 import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.cli.db import DatabaseUnavailable, read_database
+from bot.cli.db import DatabaseUnavailable, Sessions, read_database
+from bot.communication import report as comm
+from bot.communication.report import AudienceFigures, load_communication
 from bot.config import AppConfig, Settings
 from bot.postmortem.report import RENDERERS, load_report
+from bot.postmortem.report_figures import Report
+from bot.postmortem.report_render import CSV_COLUMNS
 from bot.services.incidents import utcnow
 from bot.settings import parse_duration
 
@@ -56,6 +63,22 @@ def window(since: str, until: str | None, now: datetime, zone: ZoneInfo) -> tupl
     return start, end
 
 
+def _with_communication(fmt: str, rendered: str, told: list[AudienceFigures]) -> str:
+    """The communication figures in the same format: a Markdown section, a JSON key, CSV rows."""
+    if fmt == "json":
+        return (
+            json.dumps(
+                {**json.loads(rendered), "communication": comm.data(told)}, indent=2, ensure_ascii=False
+            )
+            + "\n"
+        )
+    if fmt == "csv":
+        out = io.StringIO()
+        csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n").writerows(comm.csv_rows(told))
+        return rendered + out.getvalue()
+    return rendered.rstrip("\n") + "\n\n" + comm.markdown(told)
+
+
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     now = utcnow()
     try:
@@ -63,12 +86,21 @@ def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     except _BadArgument as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    severities = [s.id for s in config.severities]
+
+    async def load(sessions: Sessions) -> tuple[Report, list[AudienceFigures]]:
+        report = await load_report(sessions, config, since, until, now)
+        told = await load_communication(
+            sessions, config.communication, config.resolved_status, severities, since, until, now
+        )
+        return report, told
+
     try:
-        report = read_database(settings, lambda sessions: load_report(sessions, config, since, until, now))
+        report, told = read_database(settings, load)
     except DatabaseUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.write(RENDERERS[args.format](report))
+    sys.stdout.write(_with_communication(args.format, RENDERERS[args.format](report), told))
     if args.check and report.missed:
         for line in report.missed:
             print(f"target missed: {line}", file=sys.stderr)

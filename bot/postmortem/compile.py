@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.domain import EventKind, TimelineEvent
+from bot.domain import CALL_OUTCOMES, AudienceRecord, EventKind, TimelineEvent
 from bot.formatting import human_duration, status_label
 from bot.formatting.markdown import md_block, md_cell, md_inline, person_name, slack_plain
 from bot.postmortem.facts import (
@@ -85,6 +85,16 @@ class BudgetRow:
     before: str
     after: str
     consumed: str
+
+
+@dataclass(frozen=True)
+class CommunicationRow:
+    audience: str
+    due: str
+    told: str
+    verdict: str
+    notices: int
+    notes: str
 
 
 @dataclass(frozen=True)
@@ -318,6 +328,7 @@ def postmortem_context(facts: Facts) -> dict[str, Any]:
         "times": times,
         "response_target": verdict.text,
         "actions": actions,
+        "communication": [_communication_row(r, incident.created_at, d) for r in facts.communication],
         "facts": facts,
         "events": events,
     }
@@ -336,6 +347,34 @@ def _action_row(number: int, item: ActionItem, today: date, d: Describer) -> Act
         owner=md_cell(person_name(item.owner, d.names)) if item.owner else "unassigned",
         due=item.due.isoformat() if item.due else "no date",
         status=status,
+    )
+
+
+def _communication_row(record: AudienceRecord, declared: datetime, d: Describer) -> CommunicationRow:
+    told = "never"
+    if record.first_told is not None:
+        told = f"{d.local(record.first_told)} ({human_duration(record.first_told - declared)} in)"
+    if record.waived is not None:
+        verdict = "not needed"
+    elif record.missed_first:
+        verdict = "✗ missed"
+    elif record.first_due is not None and record.first_told is not None:
+        verdict = "✓ met"
+    else:
+        verdict = "—"
+    notes = []
+    if record.waived is not None:
+        notes.append(f"not needed: {md_cell(record.waived)} ({d.who(record.waived_by)})")
+    notes += [f"{md_cell(name)}: {CALL_OUTCOMES.get(outcome, outcome)}" for name, outcome in record.calls]
+    if record.cadence_missed:
+        notes.append(f"{record.cadence_missed} update gap(s) longer than promised")
+    return CommunicationRow(
+        audience=md_cell(status_label(record.audience)),
+        due=d.local(record.first_due) if record.first_due else "none",
+        told=told,
+        verdict=verdict,
+        notices=record.notices,
+        notes="; ".join(notes) or "—",
     )
 
 

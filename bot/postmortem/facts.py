@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.domain import Incident, TimelineEvent, slugify
+from bot.domain import AudienceRecord, Incident, TimelineEvent, slugify
 from bot.postmortem.store import DRAFT, ActionItem
 from bot.postmortem.timeline import aware
 from bot.settings import IncidentSettings
@@ -101,6 +101,8 @@ class Facts:
     """The post-mortem's own status: draft, reviewed, published."""
     names: Mapping[str, str] = field(default_factory=dict)
     """Slack user id -> display name, when the caller looked them up; ids are shown as `@U…` otherwise."""
+    communication: tuple[AudienceRecord, ...] = ()
+    """The communication plan's audiences: who was told when (derived by the caller from the timeline)."""
 
 
 def file_name(incident: Incident, zone: ZoneInfo | Any) -> str:

@@ -23,7 +23,6 @@ Rules, so nobody has to guess what a figure means:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -31,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import EventKind, Incident, TimelineEvent
+from bot.formatting.stats import median, p90
 from bot.postmortem.metrics import ResponseTimes, response_times
 from bot.postmortem.report_settings import TIME_METRICS, ReportConfig
 from bot.postmortem.store import DONE, OUT, ActionItem, Postmortem
@@ -137,17 +137,6 @@ class Report:
 # --- computation ----------------------------------------------------------------------------------
 
 
-def _median(values: Sequence[timedelta]) -> timedelta:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def _p90(values: Sequence[timedelta]) -> timedelta:
-    ordered = sorted(values)
-    return ordered[math.ceil(0.9 * len(ordered)) - 1]
-
-
 def _verdict(samples: int, mean: timedelta | None, target: timedelta | None) -> str:
     if samples == 0 or mean is None:
         return NO_DATA
@@ -167,8 +156,8 @@ def _time_stat(
         severity=severity,
         samples=len(values),
         mean=mean,
-        median=_median(values) if values else None,
-        p90=_p90(values) if values else None,
+        median=median(values) if values else None,
+        p90=p90(values) if values else None,
         target=target,
         status=INVALID if invalid else _verdict(len(values), mean, target),
         invalid=invalid,

@@ -238,9 +238,18 @@ async def build_runtime(
     )
     incidents.hooks.append(postmortems)
     mailer, mail_problem = build_mailer(settings)
-    incidents.hooks.append(
-        Communication(config, store, OutboxStore(sessions), scheduler, slack, mailer, mail_problem, now)
+    communication = Communication(
+        config,
+        store,
+        OutboxStore(sessions),
+        scheduler,
+        slack,
+        mailer,
+        mail_problem,
+        now,
+        incidents.refresh_summary,
     )
+    incidents.hooks.append(communication)
     alerts = AlertService(
         config,
         incidents,
@@ -263,6 +272,7 @@ async def build_runtime(
         slo.slos,
         prometheus,
     )
+    statuspage.add_listener(communication)
     push = config.status_page.atlassian
     if push is not None and settings.statuspage_api_key is None:
         log.warning(
@@ -296,6 +306,7 @@ async def build_runtime(
         actions=actions,
         postmortems=postmortems,
         statuspage=statuspage,
+        communication=communication,
     )
     commands.register_all(bolt, deps)
     return Runtime(

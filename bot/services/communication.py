@@ -11,7 +11,7 @@ these are incident hooks, run after the ack like every other follow-up.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar
@@ -32,10 +32,12 @@ from bot.communication.transport import (
     sender_domain,
 )
 from bot.config import AppConfig, Settings
-from bot.domain import EventKind, Incident, TimelineEvent
+from bot.domain import DomainError, EventKind, Incident, TimelineEvent
 from bot.formatting import escape_mrkdwn
 from bot.integrations.slack import SlackGateway
+from bot.services.comm_deadlines import Deadlines
 from bot.services.hooks import Change, IncidentHooks
+from bot.statuspage.model import Maintenance, Publication
 from bot.store import IncidentStore
 from bot.timers import DEFAULT_PRIORITY, NewTimer, RetryLater, Scheduler, Timer
 
@@ -97,6 +99,8 @@ class Communication(IncidentHooks):
         "severity_changed": "tell the audiences the new severity concerns",
         "update_posted": "e-mail the update to its audiences",
         "resolved": "send the final notice to the audiences",
+        "reopened": "plan the audiences' deadlines again",
+        "channel_created": "post the customer call tasks",
     }
     what_to_do = "Tell those audiences by hand."
 
@@ -110,6 +114,7 @@ class Communication(IncidentHooks):
         mailer: Mailer | None,
         mail_problem: str | None,
         now: Callable[[], datetime],
+        refresh_summary: Callable[[int], Awaitable[None]],
     ) -> None:
         self.config = config
         self.section = config.communication
@@ -121,6 +126,7 @@ class Communication(IncidentHooks):
         self.mail_problem = mail_problem or NO_SMTP
         self.now = now
         self.templates = MailTemplates(config)
+        self.deadlines = Deadlines(config, incidents, scheduler, slack, self.templates, now, refresh_summary)
         scheduler.on(MAIL_SEND, self.send)
         scheduler.on(GUARD, self.guard)
 
@@ -131,6 +137,25 @@ class Communication(IncidentHooks):
         notice = Notice(DECLARED, incident, self.now(), incident.status, known=incident.summary)
         for name, audience in self._automatic(incident.severity):
             await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:declared")
+        await self.deadlines.post_call_tasks(incident, f"comm:{incident.id}:calls:declared")
+        await self.deadlines.replan(incident.id)
+
+    async def summary_lines(self, incident: Incident) -> list[str]:
+        return await self.deadlines.summary_lines(incident)
+
+    async def reopened(self, incident: Incident) -> None:
+        await self.deadlines.replan(incident.id)
+
+    async def channel_created(self, incident: Incident) -> None:
+        """The call task waits for the channel (the set-up found none); the same key as at declare."""
+        await self.deadlines.post_call_tasks(incident, f"comm:{incident.id}:calls:declared")
+
+    async def on_published(self, publication: Publication) -> None:
+        """A status-page publication tells the `status_page` audience: its deadline moves on."""
+        await self.deadlines.replan(publication.update.incident_id)
+
+    async def on_maintenance(self, maintenance: Maintenance) -> None:
+        return None
 
     async def with_change(
         self, session: AsyncSession, change: Change, incident_id: int, event_id: int
@@ -180,6 +205,9 @@ class Communication(IncidentHooks):
             await self._raised(incident, event)
         elif change == "resolved":
             await self._final(incident, event)
+        if change == "severity_changed" and event.data.get("direction") == "up":
+            await self.deadlines.post_call_tasks(incident, f"comm:{incident.id}:calls:raised:{event.id}")
+        await self.deadlines.replan(incident.id)
 
     async def _raised(self, incident: Incident, change: TimelineEvent) -> None:
         """A rise tells the automatic audiences the new severity concerns: a first notice for those the old
@@ -223,6 +251,32 @@ class Communication(IncidentHooks):
             audience = self.section.audiences.get(name)
             if audience is not None:
                 await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:final:{resolution.id}")
+
+    async def tell_now(self, incident_id: int, name: str, key: str) -> None:
+        """ "Send now" for an audience the update form does not offer: the last update (or the impact) as
+        the audience's next notice, once per `key`."""
+        incident = await self.incidents.require(incident_id)
+        audience = self.section.audiences.get(name)
+        if audience is None:
+            raise DomainError(f"There is no audience {name!r} in the communication plan any more.")
+        if not self._posts_to(audience) and not audience.email:
+            raise DomainError(
+                f"The bot has no way to reach *{name}* for {incident.reference} (no Slack channel or "
+                "e-mail list; a private incident is never on the status page). Tell them by hand, then "
+                "answer the reminder with *Not needed* and say how."
+            )
+        last = await self.incidents.last_event(incident.id, EventKind.UPDATE_POSTED)
+        data = last.data if last else {}
+        notice = Notice(
+            UPDATE,
+            incident,
+            self.now(),
+            incident.status,
+            known=str(data.get("known") or incident.summary),
+            doing=str(data.get("doing") or ""),
+        )
+        await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:now:{key}")
+        await self.deadlines.replan(incident.id)
 
     # -- telling one audience ----------------------------------------------------------------------------
     def _automatic(self, severity: str) -> list[tuple[str, Audience]]:
@@ -271,6 +325,8 @@ class Communication(IncidentHooks):
         }
         if draft is not None:
             data["recipients"] = draft.recipients
+        if notice.kind == UPDATE and notice.next_update_minutes:
+            data["next_update_minutes"] = notice.next_update_minutes
         told = await self.outbox.tell(
             incident.id,
             name,

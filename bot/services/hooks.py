@@ -34,6 +34,10 @@ class IncidentHooks:
         durable timer here that does it, and let the hook after the commit do it sooner)."""
         return None
 
+    async def summary_lines(self, incident: Incident) -> list[str]:
+        """Lines this capability adds to the pinned summary (kept short: one context line each)."""
+        return []
+
     async def declared(self, incident: Incident) -> None:
         return None
 

@@ -69,7 +69,16 @@ class IncidentService(IncidentChecks):
         self.now = now
         self.hooks = hooks if hooks is not None else []
         self.setup = IncidentSetup(
-            config, store, slack, templates, now, scheduler, self._step, self._channel_ready, self._set_up
+            config,
+            store,
+            slack,
+            templates,
+            now,
+            scheduler,
+            self._step,
+            self._channel_ready,
+            self._set_up,
+            self.summary,
         )
         self.claim = Batched(store.claim_many)
         """`await claim(key)`: True the first time any replica sees `key`, False for Slack's retries of it."""
@@ -442,6 +451,26 @@ class IncidentService(IncidentChecks):
                 self.config.zone,
             ) from None
 
+    async def summary(self, incident: Incident) -> messages.Message:
+        """The pinned summary with the hooks' lines; a hook that cannot say its line leaves it out."""
+        lines: list[str] = []
+        for hook in self.hooks:
+            try:
+                lines += await hook.summary_lines(incident)
+            except Exception:  # the summary must not fail for an extra line
+                log.exception("%s: summary line of %s failed", incident.reference, type(hook).__name__)
+        return messages.incident_summary(incident, self.config, lines)
+
+    async def _update_summary(self, incident: Incident) -> None:
+        if incident.channel_id and incident.summary_ts:
+            await self.slack.update(incident.channel_id, incident.summary_ts, await self.summary(incident))
+
+    async def refresh_summary(self, incident_id: int) -> None:
+        """For a capability whose state shows in the summary (read again: the caller's copy may be old)."""
+        incident = await self.store.get(incident_id)
+        if incident is not None:
+            await self._update_summary(incident)
+
     async def _refresh(
         self, incident: Incident, notice: str | None, outcome: Outcome | None = None
     ) -> Outcome:
@@ -453,11 +482,7 @@ class IncidentService(IncidentChecks):
                 outcome,
                 "update the pinned summary",
                 "The summary may be stale.",
-                lambda o: self.slack.update(
-                    incident.channel_id or "",
-                    incident.summary_ts or "",
-                    messages.incident_summary(incident, self.config),
-                ),
+                lambda o: self._update_summary(incident),
             )
             await self._step(outcome, "set the channel topic", "Set it by hand.", self.setup.set_topic)
         if incident.announcement_channel and incident.announcement_ts:

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bot.communication.plan import records
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
 from bot.formatting import status_label
@@ -109,6 +110,13 @@ class Postmortems(IncidentHooks):
             now=self.now(),
             status=postmortem.status,
             names=await self._names(postmortem, {p for p in people if SLACK_USER.fullmatch(p)}),
+            communication=records(
+                self.config.communication,
+                incident,
+                events,
+                incident.status == self.config.resolved_status,
+                self.now(),
+            ),
         )
         return facts, postmortem
 

@@ -78,6 +78,7 @@ class IncidentSetup:
         step: Step,
         channel_ready: Callable[[Outcome, bool, bool], Awaitable[None]],
         set_up: Callable[[Outcome], Awaitable[None]],
+        summary: Callable[[Incident], Awaitable[messages.Message]],
     ) -> None:
         self.config = config
         self.store = store
@@ -90,6 +91,7 @@ class IncidentSetup:
         """Runs once the channel exists (the hooks that need it); in the declare or in the resumed job;
         with True, also the `set_up` hooks (once per declare)."""
         self.set_up = set_up
+        self.summary = summary
         if scheduler is not None:
             scheduler.on(SETUP, self.resume)
 
@@ -334,7 +336,7 @@ class IncidentSetup:
         assert incident.channel_id
         ts = incident.summary_ts
         if ts is None:
-            ts = await self.slack.post(incident.channel_id, messages.incident_summary(incident, self.config))
+            ts = await self.slack.post(incident.channel_id, await self.summary(incident))
             await self.store.change(incident.id, self.now(), summary_ts=ts)
         await self.slack.pin(incident.channel_id, ts)
 
