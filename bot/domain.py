@@ -52,6 +52,10 @@ class EventKind(enum.StrEnum):
     """An audience of the communication plan was told (data.first: its first notice; data.notice: why)."""
     EMAIL_SENT = "email_sent"
     EMAIL_FAILED = "email_failed"
+    WELCOME_POSTED = "welcome_posted"
+    """The channel's first-five-minutes message (data.ts: where it is; its checklist is ticked there)."""
+    CHECKLIST_TICKED = "checklist_ticked"
+    """An item of the severity's checklist was done (data.index, data.item)."""
     AUDIENCE_NOT_NEEDED = "audience_not_needed"
     """The owner decided an audience need not be told (data.reason); a later rise of the severity lifts it."""
     CUSTOMER_CALL = "customer_call"
@@ -189,7 +193,7 @@ def already_done(what: str, actor: str | None, at: datetime | None, zone: Any = 
     when = ""
     if at is not None:
         local = at.astimezone(zone) if zone is not None else at
-        when = f" at {local:%H:%M}"
+        when = f" at <!date^{int(at.timestamp())}^{{time}}|{local:%H:%M}>"  # in each reader's zone
     return AlreadyDone(f"{what}{by}{when}.")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from bot.domain import Incident
 from bot.formatting import escape_mrkdwn, format_duration, human_duration, status_label, user_mention
 from bot.settings import COMMANDER_ROLE, IncidentSettings
-from bot.templating import Templates, format_local
+from bot.templating import Templates, slack_date_time, slack_time
 
 HEADER_LIMIT = 150
 TEXT_LIMIT = 3000
@@ -223,7 +223,7 @@ def incident_summary(incident: Incident, config: IncidentSettings, extra: Sequen
         ("Incident Commander", user_mention(incident.commander)),
         ("Service", escape_mrkdwn(service_text)),
         ("Reporter", user_mention(incident.reporter)),
-        ("Declared", format_local(incident.created_at, config)),
+        ("Declared", slack_date_time(incident.created_at, config)),
     ]
     known_roles = {role.id for role in config.roles}
     for role in config.roles:
@@ -252,7 +252,7 @@ def incident_summary(incident: Incident, config: IncidentSettings, extra: Sequen
     if incident.source_permalink:
         notes.append(f"Declared from {_safe_link(incident.source_permalink, 'this message')}")
     if incident.next_update_due and not resolved:
-        notes.append(f"Next update due {format_local(incident.next_update_due, config, '%H:%M %Z')}")
+        notes.append(f"Next update due {slack_time(incident.next_update_due, config)}")
     if incident.private:
         notes.append(":lock: Private incident")
     if notes:
@@ -312,16 +312,52 @@ def announcement(
         config=config,
         now=now or datetime.now(UTC),
         severity=config.severity(incident.severity),
+        service=config.service(incident.service),
     )
+    blocks = [section(rendered)]
     if incident.channel_id:
-        where = f"Follow along in <#{incident.channel_id}>"
+        blocks.append(context(f"Follow along in <#{incident.channel_id}>"))
+        if not incident.private:
+            blocks.append(join_actions(incident))
     else:
-        where = "The incident channel is being set up."
-    blocks = [section(rendered), context(where)]
+        blocks.append(context("The incident channel is being set up."))
     text = (
         f"{incident.reference}: {escape_mrkdwn(incident.title)} — {_severity_short(incident, config)}, "
         f"{status_label(incident.status)}"
     )
+    return Message(_fallback(text), blocks)
+
+
+ACTION_JOIN = "incident_join"
+"""The Join button (announcement, source channel, page DM): the bot invites whoever clicks."""
+
+
+def join_actions(incident: Incident) -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "block_id": "join",
+        "elements": [button("Join the channel", ACTION_JOIN, str(incident.id), style="primary")],
+    }
+
+
+def source_notice(incident: Incident, declarer: str, config: IncidentSettings) -> Message:
+    """What people around the message or channel the incident was declared from see: that it exists,
+    how bad, and where to go. A private incident shows neither its title nor its channel."""
+    severity = _severity_short(incident, config)
+    if incident.private:
+        text = (
+            f":lock: <@{declarer}> declared a private incident ({severity}), {incident.reference}. "
+            f"Ask {user_mention(incident.commander)} if you should be in it."
+        )
+        return Message(_fallback(text), [section(text)])
+    where = f" → <#{incident.channel_id}>" if incident.channel_id else " (its channel is being set up)"
+    text = (
+        f":rotating_light: <@{declarer}> declared *{incident.reference}* ({severity}) · "
+        f"{escape_mrkdwn(incident.title)}{where}"
+    )
+    blocks = [section(text)]
+    if incident.channel_id:
+        blocks.append(join_actions(incident))
     return Message(_fallback(text), blocks)
 
 

@@ -72,6 +72,39 @@ class Role(Strict):
     description: str = ""
 
 
+_LINK_FIELDS = {"reference": "INC-1", "id": "1", "severity": "sev1", "service": "checkout"}
+
+
+class Link(Strict):
+    """A channel bookmark: the service's dashboard or logs, a video bridge per incident."""
+
+    title: str = Field(min_length=1, max_length=80)
+    url: str
+    """http(s) URL; `{reference}`, `{id}`, `{severity}` and `{service}` are filled in per incident."""
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s]+$", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        try:
+            value.format(**_LINK_FIELDS)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"unknown placeholder {exc}; use {{reference}} {{id}} {{severity}} {{service}}"
+            ) from exc
+        return value
+
+    def for_incident(self, reference: str, incident_id: int, severity: str, service: str | None) -> str:
+        fields = {
+            "reference": reference,
+            "id": incident_id,
+            "severity": severity.lower(),
+            "service": service or "",
+        }
+        return self.url.format(**fields)
+
+
 class Service(Strict):
     id: str
     name: str
@@ -81,6 +114,8 @@ class Service(Strict):
     status_component: str | None = None
     """The public status page component this service is (`status_page.components`): a public update of
     an incident on this service preselects it."""
+    links: list[Link] = []
+    """Bookmarked in the channel of every incident on this service (dashboard, logs, …)."""
 
 
 class Channels(Strict):
@@ -88,6 +123,9 @@ class Channels(Strict):
     """Channel id where each incident gets one announcement message, edited in place."""
     management: str | None = None
     """Channel id for the management-summary audience of status updates."""
+    source_notice: list[str] | None = None
+    """Severities whose declaration is posted visibly in the channel it was declared from (None: every
+    severity; []: none). A private incident's title is never shown there."""
     name_pattern: str = "inc-{date}-{id}-{slug}"
     """Incident channel name; placeholders: {date} (yyyymmdd), {id}, {slug}, {severity}."""
 
@@ -165,6 +203,10 @@ class IncidentSettings(Strict):
     """Directory whose templates override the bundled ones, file by file."""
     update_interval_minutes: int = Field(30, ge=1, le=24 * 60)
     """Default for "next update in N minutes" in the status-update modal."""
+    links: list[Link] = []
+    """Bookmarked in every incident channel (a video bridge URL template, the on-call handbook…)."""
+    checklists: dict[str, list[str]] = {}
+    """Severity id (or `default`) → the first things to do, ticked in the channel's welcome message."""
 
     @field_validator("timezone")
     @classmethod
@@ -192,6 +234,13 @@ class IncidentSettings(Strict):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise ValueError(f"{field}: duplicate id {', '.join(dupes)}")
+        known = {s.id for s in self.severities}
+        for key in self.checklists:
+            if key != "default" and key not in known:
+                raise ValueError(f"checklists: unknown severity {key!r} (use a severity id or default)")
+        for key in self.channels.source_notice or []:
+            if key not in known:
+                raise ValueError(f"channels.source_notice: unknown severity {key!r}")
         if COMMANDER_ROLE not in {r.id for r in self.roles}:
             raise ValueError(f"roles: the {COMMANDER_ROLE!r} role is required")
         if self.mitigated_status is not None and self.mitigated_status not in self.statuses[:-1]:
@@ -222,6 +271,13 @@ class IncidentSettings(Strict):
             "mitigated" if "mitigated" in self.statuses[:-1] else self.statuses[-2]
         )
         return self.statuses[self.statuses.index(chosen) : -1]
+
+    def checklist(self, severity_id: str) -> list[str]:
+        return self.checklists.get(severity_id) or self.checklists.get("default") or []
+
+    def source_notice(self, severity_id: str) -> bool:
+        wanted = self.channels.source_notice
+        return wanted is None or severity_id in wanted
 
     def severity(self, severity_id: str) -> Severity | None:
         wanted = severity_id.strip().upper()

@@ -37,10 +37,17 @@ def format_local(dt: datetime | None, config: IncidentSettings, fmt: str = DEFAU
     return to_local(dt, config.zone).strftime(fmt)
 
 
-def slack_time(dt: datetime, config: IncidentSettings, fmt: str = "%H:%M %Z") -> str:
+TIME_TOKEN, DATE_TIME_TOKEN = "{time}", "{date_short_pretty} {time}"
+
+
+def slack_time(dt: datetime, config: IncidentSettings, fmt: str = "%H:%M %Z", token: str = TIME_TOKEN) -> str:
     """A time each Slack reader sees in their own zone; the config's zone is the fallback text (and what
     e-mail, logs and the stand-in show)."""
-    return f"<!date^{int(dt.timestamp())}^{{time}}|{format_local(dt, config, fmt)}>"
+    return f"<!date^{int(dt.timestamp())}^{token}|{format_local(dt, config, fmt)}>"
+
+
+def slack_date_time(dt: datetime, config: IncidentSettings) -> str:
+    return slack_time(dt, config, DEFAULT_TIME_FORMAT, DATE_TIME_TOKEN)
 
 
 def severity_label(severity_id: str | None, config: IncidentSettings) -> str:
@@ -73,6 +80,7 @@ class Templates:
         self.env.filters.update(
             esc=escape_mrkdwn,
             localtime=self._localtime,
+            slacktime=lambda dt, fmt="%Y-%m-%d %H:%M %Z": slack_time(dt, config, fmt) if dt else "",
             duration=human_duration,
             minutes=lambda n: timedelta(minutes=int(n)),
             user=user_mention,
@@ -164,5 +172,8 @@ def sample_contexts(config: IncidentSettings) -> dict[str, dict[str, Any]]:
         "resolution": "Rolled back the deploy.",
         "time_to_resolve": timedelta(minutes=65),
     }
-    contexts["announcement.md.j2"] = {key: base[key] for key in ("incident", "config", "now", "severity")}
+    contexts["announcement.md.j2"] = {
+        **{key: base[key] for key in ("incident", "config", "now", "severity")},
+        "service": config.services[0] if config.services else None,
+    }
     return contexts

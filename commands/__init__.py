@@ -21,6 +21,7 @@ from commands import (
     slo,
     statuspage,
     update,
+    welcome,
 )
 from commands.deps import Deps
 
@@ -40,6 +41,7 @@ _MODULES = (
     reminders,
     statuspage,
     communication,
+    welcome,
     listing,
 )
 

@@ -86,6 +86,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await show_view(deps, view["id"], modals.progress_view("Incident declared", text))
             if meta.get("response_url"):
                 await tell(deps, user, None, text, meta["response_url"])
+            await deps.welcome.source_notice(outcome.incident, meta.get("channel"), user)
 
         try:
             await deps.incidents.declare(request, key=f"declare:{view['id']}", on_ready=show_result)

@@ -17,6 +17,7 @@ from bot.services.reminders import UpdateReminders
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService
 from bot.services.statuspage import StatusPageService
+from bot.services.welcome import Welcome
 
 
 @dataclass(frozen=True)
@@ -33,4 +34,5 @@ class Deps:
     postmortems: Postmortems
     statuspage: StatusPageService
     communication: Communication
+    welcome: Welcome
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

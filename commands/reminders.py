@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.messages import ACTION_SNOOZE_REMINDER, notice
-from bot.templating import format_local
+from bot.templating import slack_time
 from commands.common import incident_id_of, run_after_ack, show_message
 from commands.deps import Deps
 from commands.registry import Ack
@@ -24,6 +24,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             deps, user, channel, deps.reminders.snooze(incident_id_of(action.get("value")) or 0, user)
         )
         if until is not None and channel:
-            when = format_local(until, deps.config, "%H:%M %Z")
+            when = slack_time(until, deps.config)
             text = f":zzz: <@{user}> snoozed the update reminder until {when}."
             await show_message(deps, channel, body.get("message", {}).get("ts"), notice(text))

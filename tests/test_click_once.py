@@ -12,7 +12,7 @@ from bot.standin.state import Message, message_text
 from tests.fixtures_bot import ALICE, BOB, CAROL, DAVE, BotUnderTest, at_once
 from tests.test_lifecycle import declare, latest_view
 
-WHEN = r"at \d\d:\d\d\."
+WHEN = r"at <!date\^\d+\^\{time\}\|\d\d:\d\d>\."  # each reader sees their own zone
 
 
 async def events(bot: BotUnderTest, incident: Incident, kind: EventKind) -> list[Any]:

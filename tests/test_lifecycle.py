@@ -184,7 +184,9 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
         (primary.user, "on call for Primary on-call, step 1 of the SEV2 policy")
     ]
     # Paging and the communication plan run in the background; the plan's events are checked apart.
-    timeline = [e for e in everything if e.kind not in (EventKind.PAGE_SENT, *COMMUNICATION)]
+    background = (EventKind.PAGE_SENT, EventKind.WELCOME_POSTED, *COMMUNICATION)
+    timeline = [e for e in everything if e.kind not in background]
+    assert [e.kind for e in everything].count(EventKind.WELCOME_POSTED) == 1
     told = [(e.data["audience"], e.data["notice"]) for e in everything if e.kind == EventKind.AUDIENCE_TOLD]
     assert sorted(told) == [
         ("engineering", "declared"),

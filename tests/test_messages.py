@@ -179,7 +179,7 @@ def test_summary_shows_fields_roles_and_local_time(config: AppConfig) -> None:
     assert fields["*Incident Commander*"] == "<@UCOMMANDER>"
     assert fields["*Service*"] == "Checkout"
     assert fields["*Reporter*"] == "<@UREPORTER>"
-    assert fields["*Declared*"] == "2026-01-15 13:55 CET"
+    assert fields["*Declared*"] == "<!date^1768481700^{date_short_pretty} {time}|2026-01-15 13:55 CET>"
     assert fields["*Scribe*"] == "<@USCRIBE>"
     assert fields["*Communications Lead*"] == "unassigned"
     assert "Roughly 5% of checkouts fail." in str(message.blocks)
@@ -317,11 +317,15 @@ def test_resolved_and_announcement_templates(templates: Templates, config: AppCo
     text = message.blocks[0]["text"]["text"]
     assert "INC-12: Checkout returns 502" in text
     assert "SEV2 · Major" in text and "Investigating" in text
-    assert "<#C123>" in text and "<@UCOMMANDER>" in text
+    assert "<#C123>" not in text and "<@UCOMMANDER>" in text  # the channel once, below
+    assert "*Impact:* Roughly 5% of checkouts fail." in text
+    assert "*Declared:* <!date^" in text  # each reader's own time zone
     assert message.blocks[1] == {
         "type": "context",
         "elements": [{"type": "mrkdwn", "text": "Follow along in <#C123>"}],
     }
+    [join] = message.blocks[2]["elements"]
+    assert (join["action_id"], join["value"]) == (messages.ACTION_JOIN, "12")
 
 
 def test_unknown_custom_status_and_removed_severity_still_render(templates: Templates) -> None:

@@ -122,8 +122,9 @@ async def test_nobody_acknowledges_so_the_policy_walks_every_step_then_stops(
     await run()
     assert await paged_users(bot, incident) == [BOB]
     [page] = dms(bot.workspace, BOB)
-    assert set(buttons(page)) == {"page_ack", "page_escalate"}
+    assert set(buttons(page)) == {"page_ack", "page_escalate", "incident_join"}
     assert "acknowledge within 5 min" in message_text(page)
+    assert "*Impact*" in message_text(page) and f"<@{ALICE}>" in message_text(page)  # who declared it
     channel = bot.workspace.messages(incident.channel_id or "")
     assert any("Paged <@U0BOB00000>; next step in 5 min" in message_text(m) for m in channel)
 

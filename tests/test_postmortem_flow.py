@@ -125,7 +125,14 @@ async def scripted_incident(bot: BotUnderTest, clock: Clock) -> Incident:
     clock.advance(minutes=2)  # 00:12
     await bot.driver.slash(ALICE, channel, "runbook checkout-rollback")
     checklist = await eventually(
-        lambda: next((m for m in ws.messages(channel) if "Roll back checkout" in message_text(m)), None)
+        lambda: next(
+            (
+                m
+                for m in ws.messages(channel)
+                if "Roll back checkout" in message_text(m) and "runbook_run" in str(m.blocks)
+            ),
+            None,
+        )
     )
     await bot.driver.click(
         ALICE, "runbook_run", channel_id=channel, message_ts=checklist.ts, block_id="step-rollback"

@@ -677,11 +677,21 @@ def test_whole_incident_in_chromium(chrome: Any, threaded_sandbox: ThreadedSandb
     page.until(lambda: not page.all(".modal"), "the modal closed")
     assert declare not in sb.read(lambda: [v.id for v in ws.open_views(ALICE)])
 
+    # Where it was declared, everyone sees that it was, and where to go.
+    notice = page.message("Join the channel")
+    assert "Checkout is down" in notice.text and "declared INC-1" in notice.text
+
     # The new channel, with the pinned live summary.
     page.open_channel("inc-")
     summary = page.text("#messages .msg.pinned")
     assert "Pinned" in summary and "Checkout is down" in summary and "SEV2" in summary
     assert page.text("#channel-meta [data-pins]") == "📌 1 pinned"
+
+    # The welcome message: the severity's checklist, one tick per item, and the matching runbooks.
+    welcome = page.message("the first five minutes")
+    assert "(0/4 done)" in welcome.text and "Open" in welcome.text
+    page.click('#messages [data-action-id="checklist_tick"]')
+    page.until(lambda: "(1/4 done)" in page.message("the first five minutes").text, "the ticked item")
 
     # Post update: button (block_actions) → form → preview (views.update) → post.
     page.click('#messages .msg.pinned [data-action-id="incident_post_update"]')

@@ -278,6 +278,29 @@ class SlackGateway:
             if failure.error != "already_pinned":
                 raise
 
+    async def bookmarks(self, channel: str) -> list[dict[str, Any]]:
+        return list((await self._call("bookmarks.list", channel_id=channel)).get("bookmarks") or [])
+
+    async def bookmark(self, channel: str, title: str, link: str, emoji: str | None = None) -> None:
+        args = {"channel_id": channel, "title": title, "type": "link", "link": link}
+        await self._call("bookmarks.add", **args, **({"emoji": emoji} if emoji else {}))
+
+    async def is_member(self, channel: str, user: str) -> bool:
+        """Whether `user` is in `channel` (pages through the member list; incident channels are small)."""
+        cursor: str | None = None
+        while True:
+            args: dict[str, Any] = {
+                "channel": channel,
+                "limit": 200,
+                **({"cursor": cursor} if cursor else {}),
+            }
+            data = await self._call("conversations.members", **args)
+            if user in (data.get("members") or []):
+                return True
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return False
+
     async def permalink(self, channel: str, ts: str) -> str:
         return str((await self._call("chat.getPermalink", channel=channel, message_ts=ts))["permalink"])
 

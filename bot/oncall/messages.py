@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.domain import Incident
-from bot.formatting import escape_mrkdwn, human_duration, status_label
+from bot.formatting import escape_mrkdwn, human_duration, status_label, user_mention
 from bot.messages import (
+    ACTION_JOIN,
     Message,
     button,
     context,
     fields_sections,
     header,
     section,
+    truncate,
 )
 from bot.oncall.schedules import OnCallSummary
 from bot.settings import IncidentSettings
-from bot.templating import format_local, severity_label
+from bot.templating import DATE_TIME_TOKEN, severity_label, slack_time
 
 ACTION_ACK = "page_ack"
 ACTION_ESCALATE = "page_escalate"
@@ -24,28 +27,36 @@ LOCAL_TIME = "%a %d %b %H:%M %Z"
 
 
 def page_dm(incident: Incident, reason: str, page_id: int, config: IncidentSettings) -> Message:
-    """What wakes someone up: what broke, how bad, where to go, and one click to say "I'm on it"."""
+    """What wakes someone up: what broke, how bad, who says so, where to go, and one click to say
+    "I'm on it" (the person deciding how fast to run wants "payment page returns 502")."""
     severity = config.severity(incident.severity)
     target = f" — acknowledge within {human_duration(severity.response_target)}" if severity else ""
     channel = f"<#{incident.channel_id}>" if incident.channel_id else "no channel yet"
+    service = config.service(incident.service)
+    impact = truncate(escape_mrkdwn(incident.summary), 600) if incident.summary else "_not described yet_"
+    buttons = [
+        button("Acknowledge", ACTION_ACK, str(page_id), style="primary"),
+        button("Escalate", ACTION_ESCALATE, str(page_id), style="danger"),
+    ]
+    if incident.channel_id:
+        buttons.append(button("Join the channel", ACTION_JOIN, str(incident.id)))
     blocks = [
         header(f":pager: {incident.reference} · {incident.title}"),
+        section(f"*Impact*\n{impact}"),
         *fields_sections(
             [
                 ("Severity", escape_mrkdwn(severity_label(incident.severity, config)) + target),
                 ("Status", status_label(incident.status)),
+                ("Service", escape_mrkdwn(service.name if service else incident.service or "—")),
+                (
+                    "Declared by",
+                    f"{user_mention(incident.reporter)} at {slack_time(incident.created_at, config)}",
+                ),
                 ("Channel", channel),
                 ("Why you", escape_mrkdwn(reason)),
             ]
         ),
-        {
-            "type": "actions",
-            "block_id": "page",
-            "elements": [
-                button("Acknowledge", ACTION_ACK, str(page_id), style="primary"),
-                button("Escalate", ACTION_ESCALATE, str(page_id), style="danger"),
-            ],
-        },
+        {"type": "actions", "block_id": "page", "elements": buttons},
     ]
     text = f"Paged for {incident.reference} ({incident.severity}): {escape_mrkdwn(incident.title)}"
     return Message(text, blocks)
@@ -70,17 +81,15 @@ def oncall_summary(summaries: list[OnCallSummary], config: IncidentSettings) -> 
     if not summaries:
         text = "No on-call schedules are configured (see `oncall.schedules` in the config)."
         return Message(text, [section(text)])
+
+    def when(moment: datetime) -> str:
+        return slack_time(moment, config, LOCAL_TIME, DATE_TIME_TOKEN)
+
     blocks = [header("On call")]
     for summary in summaries[:45]:
-        now = (
-            f"<@{summary.now.user}> until {format_local(summary.now.end, config, LOCAL_TIME)}"
-            if summary.now
-            else "_nobody_"
-        )
+        now = f"<@{summary.now.user}> until {when(summary.now.end)}" if summary.now else "_nobody_"
         upcoming = (
-            f"<@{summary.next.user}> from {format_local(summary.next.start, config, LOCAL_TIME)}"
-            if summary.next
-            else "_nobody else_"
+            f"<@{summary.next.user}> from {when(summary.next.start)}" if summary.next else "_nobody else_"
         )
         blocks.append(
             section(

@@ -29,6 +29,7 @@ from bot.oncall.store import PagingStore
 from bot.postmortem.git_publish import GitPublisher
 from bot.postmortem.store import ActionItemStore, PostmortemStore
 from bot.runbooks.files import configured_runbooks
+from bot.runbooks.messages import ACTION_OPEN as RUNBOOK_OPEN
 from bot.runbooks.store import RunbookStore
 from bot.server import inflight
 from bot.server.gauges import current_gauges
@@ -52,6 +53,7 @@ from bot.services.statuspage import StatusPageService
 from bot.services.statuspage_push import PushQueue, StatusPagePush
 from bot.services.subscriber_mail import SubscriberMail, SubscriberQueue
 from bot.services.subscriptions import Subscriptions
+from bot.services.welcome import Welcome
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.specs import configured_slos
 from bot.statuspage.hosted_links import HostedLinks
@@ -211,6 +213,7 @@ async def build_runtime(
     paging = Paging(config, store, PagingStore(sessions), scheduler, slack, providers, metrics, now)
     hooks = [paging, reminders, SLOSnapshots(slo, slack)]
     incidents = IncidentService(config, store, slack, templates, metrics, now, hooks, scheduler)
+    paging.refresh_summary = incidents.refresh_summary
     runbooks = RunbookService(
         config,
         configured_runbooks(config.runbooks, settings.config),
@@ -237,6 +240,9 @@ async def build_runtime(
         GitPublisher(git, directory / ".git-work", os.environ) if git else None,
     )
     incidents.hooks.append(postmortems)
+    welcome = Welcome(config, store, slack, now, RUNBOOK_OPEN)
+    welcome.runbooks = runbooks.matching
+    incidents.hooks.append(welcome)
     mailer, mail_problem = build_mailer(settings)
     communication = Communication(
         config,
@@ -273,6 +279,7 @@ async def build_runtime(
         prometheus,
     )
     statuspage.add_listener(communication)
+    welcome.public_url = f"{config.status_page.url}/status" if config.status_page.enabled else None
     push = config.status_page.atlassian
     if push is not None and settings.statuspage_api_key is None:
         log.warning(
@@ -307,6 +314,7 @@ async def build_runtime(
         postmortems=postmortems,
         statuspage=statuspage,
         communication=communication,
+        welcome=welcome,
     )
     commands.register_all(bolt, deps)
     return Runtime(

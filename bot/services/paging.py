@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -24,6 +24,7 @@ from bot.integrations.pagers import ConfirmsLater, PageReceipt, PagerFailure, Pa
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import notice
 from bot.metrics import Metrics
+from bot.oncall.engaged import engaged_line
 from bot.oncall.escalation import Position, next_notify, walk
 from bot.oncall.messages import is_page, page_answered, page_dm
 from bot.oncall.schedules import OnCallSummary, on_call, summarize
@@ -31,6 +32,7 @@ from bot.oncall.settings import Notify, Step
 from bot.oncall.store import ACTIVE, EXHAUSTED, SENDING, TAKEN, Page, PagingStore
 from bot.services.hooks import Change, IncidentHooks
 from bot.store import IncidentStore, NewEvent
+from bot.templating import slack_time
 from bot.timers import PAGE_PRIORITY, NewTimer, Scheduler, Timer
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,8 @@ class Paging(IncidentHooks):
         self.metrics = metrics
         self.now = now
         scheduler.on(ESCALATE, self.fire)
+        self.refresh_summary: Callable[[int], Awaitable[None]] | None = None
+        """Set once the incident service exists (it is built after its hooks)."""
         scheduler.on(CONFIRM, self.confirm)
 
     def policy(self, severity: str) -> list[Step]:
@@ -219,6 +223,7 @@ class Paging(IncidentHooks):
                     f"; {'the policy runs out' if last else 'next step'} in {wait} unless acknowledged"
                 )
             await self._tell(incident, f":pager: Paged {', '.join(paged)}{then_text}.")
+            await self._refresh_summary(incident_id)
         if plan.resume is None:
             await self.incidents.append(
                 incident_id,
@@ -230,6 +235,23 @@ class Paging(IncidentHooks):
                 f":rotating_light: The {escalation.policy} escalation policy has run out and nobody has "
                 "acknowledged. Page someone with `/incident page @user`.",
             )
+
+    async def summary_lines(self, incident: Incident) -> list[str]:
+        escalation = await self.store.get(incident.id)
+        pages = await self.store.pages(incident.id)
+        if escalation is None and not pages:
+            return []
+        waiting = await self.scheduler.store.pending(incident.id, ESCALATE)
+        next_step = min((t.due_at for t in waiting), default=None)
+        line = engaged_line(escalation, pages, next_step, self.config)
+        return [line] if line else []
+
+    async def _refresh_summary(self, incident_id: int) -> None:
+        if self.refresh_summary is not None:
+            try:
+                await self.refresh_summary(incident_id)
+            except SlackFailure as failure:  # cosmetic: the next change refreshes it again
+                log.info("incident %s: summary not refreshed: %s", incident_id, failure.error)
 
     def _answer_time(self, policy: str) -> timedelta:
         """The severity's response target: how long the last people paged have to acknowledge."""
@@ -365,10 +387,24 @@ class Paging(IncidentHooks):
                 if escalation and escalation.acked_by:
                     earlier = (escalation.acked_by, escalation.acked_at or now)
             by_whom = f" by {who(earlier[0])}" if earlier and earlier[0] else ""
-            when = f" at {earlier[1].astimezone(self.config.zone):%H:%M}" if earlier else ""
+            when = f" at {slack_time(earlier[1], self.config, '%H:%M')}" if earlier else ""
             return f"{incident.reference} was already acknowledged{by_whom}{when}."
         await self._providers(incident, "acknowledge", skip=via)
-        return f"You acknowledged {incident.reference}. Join <#{incident.channel_id}>."
+        await self._refresh_summary(incident.id)
+        return f"You acknowledged {incident.reference}." + await self._join_hint(incident, user, via)
+
+    async def _join_hint(self, incident: Incident, user: str, via: str) -> str:
+        """ " Join #inc-…" only for someone not in the channel yet (asking costs one call; if it fails,
+        the hint is given)."""
+        if not incident.channel_id:
+            return " The incident channel is not created yet; you will be told when it is."
+        if via == "slack":
+            try:
+                if await self.slack.is_member(incident.channel_id, user):
+                    return f" You are in <#{incident.channel_id}>."
+            except SlackFailure as failure:
+                log.info("%s: membership of %s unknown: %s", incident.reference, user, failure.error)
+        return f" Join <#{incident.channel_id}>."
 
     async def _acked_before(self, incident_id: int, now: datetime) -> bool:
         return any(p.acked_at and p.acked_at < now for p in await self.store.pages(incident_id))
@@ -440,7 +476,7 @@ class Paging(IncidentHooks):
             by = f" by {who(earlier[0])}" if earlier[0] else ""
             return (
                 f"{incident.reference} was already escalated from this page{by} at "
-                f"{earlier[1].astimezone(self.config.zone):%H:%M}."
+                f"{slack_time(earlier[1], self.config, '%H:%M')}."
             )
         return await self.escalate_now(incident_id, user)
 

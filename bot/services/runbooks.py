@@ -74,6 +74,10 @@ class RunbookService:
         entries = [(r, r.matches(incident.service, alerts)) for r in self.runbooks.values()]
         return sorted(entries, key=lambda e: (not e[1], e[0].name))
 
+    async def matching(self, incident: Incident) -> list[tuple[str, str]]:
+        """(name, title) of the runbooks for the incident's service or alerts (the welcome offers them)."""
+        return [(r.name, r.title) for r, matches in await self.available(incident) if matches]
+
     def runbook(self, name: str) -> Runbook:
         runbook = self.runbooks.get(name.strip())
         if runbook is None:

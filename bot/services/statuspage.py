@@ -43,6 +43,7 @@ from bot.statuspage.site import PublicSite, Snapshot, export
 from bot.statuspage.sli_uptime import REFRESH_EVERY, SliUptime
 from bot.statuspage.store import StatusPageStore
 from bot.store import IncidentStore
+from bot.templating import slack_time
 
 log = logging.getLogger(__name__)
 BODY_MAX = 5000
@@ -278,7 +279,7 @@ class StatusPageService:
         return incident, update
 
     def _decided_already(self, update: PublicUpdate, incident: Incident) -> DomainError:
-        when = update.decided_at.astimezone(self.config.zone).strftime("%H:%M") if update.decided_at else "?"
+        when = slack_time(update.decided_at, self.config) if update.decided_at else "?"
         verb = "published" if update.state == "published" else "rejected"
         return DomainError(f"That status page update was already {verb} by <@{update.approver}> at {when}.")
 

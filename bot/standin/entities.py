@@ -171,6 +171,8 @@ class Channel:
     members: set[str] = field(default_factory=set)
     messages: list[Message] = field(default_factory=list)
     pins: set[str] = field(default_factory=set)
+    bookmarks: list[dict[str, Any]] = field(default_factory=list)
+    """`bookmarks.add` results, in the order added (Slack's API objects)."""
     is_archived: bool = False
     is_general: bool = False
     is_im: bool = False

@@ -18,7 +18,7 @@ import contextlib
 import json
 from typing import Any
 
-from bot.standin.methods import chat, conversations, files, pins_reactions, users, views
+from bot.standin.methods import bookmarks, chat, conversations, files, pins_reactions, users, views
 from bot.standin.methods.calls import Args, Handler
 from bot.standin.state import SlackError, Workspace
 
@@ -27,7 +27,8 @@ __all__ = ["JSON_ARGUMENTS", "METHODS", "SCOPES", "decode_json_arguments", "disp
 SCOPES = (
     "commands,chat:write,chat:write.public,channels:manage,channels:read,channels:join,channels:history,"
     "groups:write,groups:read,groups:history,im:write,im:read,pins:write,pins:read,reactions:read,"
-    "reactions:write,users:read,users:read.email,usergroups:read,files:write,files:read,team:read"
+    "reactions:write,users:read,users:read.email,usergroups:read,files:write,files:read,team:read,"
+    "bookmarks:read,bookmarks:write"
 )
 """Scopes reported in X-OAuth-Scopes: what the incidentbot manifest asks for."""
 
@@ -38,6 +39,7 @@ JSON_ARGUMENTS = frozenset({"blocks", "view", "attachments", "files", "metadata"
 METHODS: dict[str, Handler] = {
     **users.METHODS,
     **chat.METHODS,
+    **bookmarks.METHODS,
     **conversations.METHODS,
     **pins_reactions.METHODS,
     **views.METHODS,
