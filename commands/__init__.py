@@ -20,6 +20,7 @@ from commands import (
     runbooks,
     slo,
     statuspage,
+    transfer,
     update,
 )
 from commands.deps import Deps
@@ -29,6 +30,7 @@ _MODULES = (
     declare,
     update,
     changes,
+    transfer,
     notes,
     resolve,
     slo,

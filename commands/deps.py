@@ -9,6 +9,7 @@ from bot.config import AppConfig
 from bot.integrations.slack import SlackGateway
 from bot.metrics import Metrics
 from bot.services.actions import ActionItems
+from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication
 from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
@@ -33,4 +34,5 @@ class Deps:
     postmortems: Postmortems
     statuspage: StatusPageService
     communication: Communication
+    transfers: CommandTransfer
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -54,6 +54,7 @@ HELP_ORDER = (
     "status",
     "severity",
     "assign",
+    "transfer",
     "page",
     "note",
     "resolve",
