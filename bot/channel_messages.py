@@ -8,7 +8,7 @@ apart so that module stays the pinned summary's and the updates' own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -116,7 +116,6 @@ class Catchup:
     actions: Sequence[OpenAction] = ()
     due: Sequence[str] = ()
     """Deadlines other capabilities report (the communication plan's), as mrkdwn lines."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def catchup(facts: Catchup, config: IncidentSettings) -> Message:

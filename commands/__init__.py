@@ -6,6 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from commands import (
     actions,
+    catchup,
     changes,
     communication,
     declare,
@@ -32,6 +33,7 @@ _MODULES = (
     changes,
     transfer,
     notes,
+    catchup,
     resolve,
     slo,
     runbooks,

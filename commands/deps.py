@@ -9,6 +9,7 @@ from bot.config import AppConfig
 from bot.integrations.slack import SlackGateway
 from bot.metrics import Metrics
 from bot.services.actions import ActionItems
+from bot.services.catchup import Catchups
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication
 from bot.services.incidents import IncidentService
@@ -35,4 +36,5 @@ class Deps:
     statuspage: StatusPageService
     communication: Communication
     transfers: CommandTransfer
+    catchups: Catchups
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -57,6 +57,7 @@ HELP_ORDER = (
     "transfer",
     "page",
     "note",
+    "catchup",
     "resolve",
     "reopen",
     "runbook",

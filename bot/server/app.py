@@ -39,6 +39,7 @@ from bot.server.status_routes import add_status_routes
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
+from bot.services.catchup import Catchups
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, build_mailer
 from bot.services.housekeeping import Housekeeping
@@ -299,6 +300,7 @@ async def build_runtime(
         statuspage=statuspage,
         communication=communication,
         transfers=CommandTransfer(config, store, incidents, slack, now),
+        catchups=Catchups(config, store, actions, communication, now),
     )
     commands.register_all(bolt, deps)
     return Runtime(
