@@ -1,4 +1,4 @@
-"""`/incident catchup`: the facts a late joiner needs, read off the record, to them alone or in the channel."""
+"""`/incident catchup`: the facts a late joiner needs, read off the record, to them or in the channel."""
 
 from __future__ import annotations
 
