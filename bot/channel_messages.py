@@ -54,7 +54,8 @@ def transfer_value(incident_id: int, request_id: int) -> str:
     return f"{incident_id}:{request_id}"
 
 
-def parse_transfer_value(value: object) -> tuple[int, int] | None:
+def two_ids(value: object) -> tuple[int, int] | None:
+    """A button value `incident:thing` (a transfer request, an archive notice) back as two ids."""
     incident, _, request = str(value or "").partition(":")
     try:
         return int(incident), int(request)
@@ -232,7 +233,10 @@ def event_line(event: TimelineEvent, config: IncidentSettings) -> str:
 # -- auto-archive --------------------------------------------------------------------------------------
 
 
-def archive_notice(incident: Incident, at: datetime, keep_days: int, config: IncidentSettings) -> Message:
+def archive_notice(
+    incident: Incident, at: datetime, notice_id: int, keep_days: int, config: IncidentSettings
+) -> Message:
+    """A day before the archive; Keep answers this notice once (its value names the notice)."""
     when = slack_when(at, config, "{date_short_pretty} at {time}", "%Y-%m-%d %H:%M %Z")
     text = (
         f":file_cabinet: {incident.reference} was resolved; this channel will be archived {when}. "
@@ -242,7 +246,7 @@ def archive_notice(incident: Incident, at: datetime, keep_days: int, config: Inc
     actions = {
         "type": "actions",
         "block_id": "channel_archive",
-        "elements": [button("Keep channel", ARCHIVE_KEEP, str(incident.id))],
+        "elements": [button("Keep channel", ARCHIVE_KEEP, f"{incident.id}:{notice_id}")],
     }
     return Message(truncate(text, 3000), [section(text), actions])
 

@@ -6,6 +6,7 @@ from slack_bolt.async_app import AsyncApp
 
 from commands import (
     actions,
+    archive,
     catchup,
     changes,
     communication,
@@ -44,6 +45,7 @@ _MODULES = (
     reminders,
     statuspage,
     communication,
+    archive,
     listing,
 )
 

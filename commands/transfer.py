@@ -11,8 +11,8 @@ from bot.channel_messages import (
     ACTION_TRANSFER,
     TRANSFER_ACCEPT,
     TRANSFER_DECLINE,
-    parse_transfer_value,
     transfer_answered,
+    two_ids,
 )
 from bot.domain import DomainError
 from bot.integrations.slack import mentioned_users
@@ -77,7 +77,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user, channel = body["user"]["id"], body.get("channel", {}).get("id")
         if not await deps.incidents.claim(f"transfer-click:{user}:{action.get('action_ts')}"):
             return  # Slack's retry of a click already handled
-        ids = parse_transfer_value(action.get("value"))
+        ids = two_ids(action.get("value"))
         if ids is None:
             return
         said = await run_after_ack(

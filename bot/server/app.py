@@ -39,6 +39,7 @@ from bot.server.status_routes import add_status_routes
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
+from bot.services.archive import ChannelArchiver
 from bot.services.catchup import Catchups
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, build_mailer
@@ -243,6 +244,8 @@ async def build_runtime(
         incidents.refresh_summary,
     )
     incidents.hooks.append(communication)
+    archiver = ChannelArchiver(config, store, scheduler, slack, now)
+    incidents.hooks.append(archiver)
     alerts = AlertService(
         config,
         incidents,
@@ -301,6 +304,7 @@ async def build_runtime(
         communication=communication,
         transfers=CommandTransfer(config, store, incidents, slack, now),
         catchups=Catchups(config, store, actions, communication, now),
+        archiver=archiver,
     )
     commands.register_all(bolt, deps)
     return Runtime(
