@@ -223,6 +223,10 @@ def event_line(event: TimelineEvent, config: IncidentSettings) -> str:
         label = "Status" if event.kind == EventKind.STATUS_CHANGED else "Severity"
         before, after = status_label(data.get("from")), status_label(data.get("to"))
         what = f"{label} {escape_mrkdwn(before)} → {escape_mrkdwn(after)}"
+    elif event.kind == EventKind.COMMAND_TRANSFER_REQUESTED:
+        what = f"Asked {user_mention(data.get('to'))} to take command from {user_mention(data.get('from'))}"
+    elif event.kind == EventKind.COMMAND_TRANSFER_DECLINED:
+        what = f"Declined to take command from {user_mention(data.get('from'))}"
     elif event.kind == EventKind.UPDATE_POSTED:
         what = f"Status update: {escape_mrkdwn(truncate(event.text, 150))}"
     else:

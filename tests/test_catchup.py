@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain import UpdateDraft
+from bot import channel_messages as ui
+from bot.config import AppConfig
+from bot.domain import EventKind, Incident, TimelineEvent, UpdateDraft
 from bot.postmortem.action_text import ActionRequest
 from bot.standin import eventually
 from bot.standin.blockkit import message_error
@@ -89,3 +92,43 @@ async def test_catchup_of_a_fresh_incident_says_what_is_not_there_yet(bot: BotUn
     assert _block(shown, "*Last status update*") == "*Last status update*\n_none posted yet_"
     assert _block(shown, "*Open action items") == "*Open action items*\n_none_"
     assert "Declared" in "\n".join(_texts(shown))
+
+
+def test_a_long_incident_still_fits_slack_limits(app_config: AppConfig) -> None:
+    """Huge texts and many roles and actions: every block within Slack's limits, the rest cut visibly."""
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    roles = {"incident_commander": ALICE, **{f"gone_{i}": BOB for i in range(30)}}
+    incident = Incident(
+        7,
+        "T" * 150,
+        "SEV1",
+        "identified",
+        "<!channel> " + "x" * 5000,
+        "checkout",
+        False,
+        ALICE,
+        now,
+        roles=roles,
+        next_update_due=now,
+    )
+    event = TimelineEvent(1, 7, EventKind.NOTE_ADDED, BOB, now, "n" * 5000)
+    requested = TimelineEvent(
+        2, 7, EventKind.COMMAND_TRANSFER_REQUESTED, ALICE, now, "", {"from": ALICE, "to": BOB}
+    )
+    update = TimelineEvent(
+        3, 7, EventKind.UPDATE_POSTED, ALICE, now, "u", {"known": "k" * 5000, "doing": "d" * 5000}
+    )
+    facts = ui.Catchup(
+        incident,
+        now,
+        update,
+        [event] * 20 + [requested],
+        [ui.OpenAction(n, "a" * 3000, BOB, None) for n in range(40)],
+        ["line " * 1000],
+    )
+    message = ui.catchup(facts, app_config)
+    assert message_error(message.text, message.blocks) is None
+    text = "\n".join(_texts(Message("1.0", "C", "U", message.text, message.blocks)))
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+    assert f"Asked <@{BOB}> to take command from <@{ALICE}>" in text
+    assert "…and 30 more (`/incident actions`)" in text and "*overdue*" in text
