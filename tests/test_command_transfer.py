@@ -98,13 +98,15 @@ async def test_a_declined_transfer_changes_nothing_and_tells_the_requester(bot: 
     await driver.submit_view(ALICE, view.id, {"user": {"value": BOB}})
     asked = await request(bot, incident)
 
-    await driver.click(BOB, "command_transfer_decline", channel_id=channel, message_ts=asked.ts)
+    clicked = await driver.click(BOB, "command_transfer_decline", channel_id=channel, message_ts=asked.ts)
     await eventually(lambda: posted(ws, channel, f"<@{ALICE}>, <@{BOB}> declined to take command"))
+    await driver.redeliver(clicked, 1)  # Slack's retry of the same click: silently nothing
     [declined] = await events(bot, incident, EventKind.COMMAND_TRANSFER_DECLINED)
     assert declined.actor == BOB and declined.data["from"] == ALICE
     assert (await bot.incident(incident.id)).commander == ALICE
     await eventually(lambda: buttons(ws.message(channel, asked.ts)) == [])  # type: ignore[arg-type]
     assert "declined to take command" in message_text(ws.message(channel, asked.ts))  # type: ignore[arg-type]
+    assert told(ws, "already answered") == [] and len(posted(ws, channel, "declined to take command")) == 2
 
 
 async def test_superseded_and_resolved_requests_are_refused(bot: BotUnderTest) -> None:
