@@ -62,6 +62,15 @@ class EventKind(enum.StrEnum):
     """An enterprise call's outcome (data.contact, data.outcome: called, no_answer or left_message)."""
     COMMUNICATION_DUE = "communication_due"
     """The owner was reminded of an audience's deadline (data.phase: soon or due)."""
+    COMMAND_TRANSFER_REQUESTED = "command_transfer_requested"
+    """Someone asked data.to to take command from data.from; the new IC confirms (ROLE_ASSIGNED with
+    data.transfer: this event's id) or declines (COMMAND_TRANSFER_DECLINED)."""
+    COMMAND_TRANSFER_DECLINED = "command_transfer_declined"
+    ARCHIVE_NOTICE_SENT = "archive_notice_sent"
+    """The resolved incident's channel will be archived at data.at unless someone keeps it."""
+    ARCHIVE_POSTPONED = "archive_postponed"
+    """Someone clicked Keep: the archive moved to data.until."""
+    CHANNEL_ARCHIVED = "channel_archived"
 
 
 AUDIENCES = ("channel", "announcements", "management")

@@ -282,6 +282,7 @@ def _actions(incident: Incident, resolved: bool) -> dict[str, Any]:
         button("Change status", ACTION_CHANGE_STATUS, value),
         button("Change severity", ACTION_CHANGE_SEVERITY, value),
         button("Assign role", ACTION_ASSIGN_ROLE, value),
+        button("Transfer command", "incident_transfer_command", value),  # channel_messages.ACTION_TRANSFER
         button("Resolve", ACTION_RESOLVE, value),
     ]
     return {"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons}

@@ -128,6 +128,9 @@ class Channels(Strict):
     severity; []: none). A private incident's title is never shown there."""
     name_pattern: str = "inc-{date}-{id}-{slug}"
     """Incident channel name; placeholders: {date} (yyyymmdd), {id}, {slug}, {severity}."""
+    archive_after_days: int = Field(30, ge=0, le=3650)
+    """A resolved incident's channel is archived this many days after the resolution (0: never), with a
+    notice and a Keep button a day before; the record, the post-mortem and the announcement stay."""
 
     @field_validator("name_pattern")
     @classmethod

@@ -6,6 +6,8 @@ from slack_bolt.async_app import AsyncApp
 
 from commands import (
     actions,
+    archive,
+    catchup,
     changes,
     communication,
     declare,
@@ -20,6 +22,7 @@ from commands import (
     runbooks,
     slo,
     statuspage,
+    transfer,
     update,
     welcome,
 )
@@ -30,7 +33,9 @@ _MODULES = (
     declare,
     update,
     changes,
+    transfer,
     notes,
+    catchup,
     resolve,
     slo,
     runbooks,
@@ -42,6 +47,7 @@ _MODULES = (
     statuspage,
     communication,
     welcome,
+    archive,
     listing,
 )
 

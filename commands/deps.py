@@ -9,6 +9,9 @@ from bot.config import AppConfig
 from bot.integrations.slack import SlackGateway
 from bot.metrics import Metrics
 from bot.services.actions import ActionItems
+from bot.services.archive import ChannelArchiver
+from bot.services.catchup import Catchups
+from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication
 from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
@@ -35,4 +38,7 @@ class Deps:
     statuspage: StatusPageService
     communication: Communication
     welcome: Welcome
+    transfers: CommandTransfer
+    catchups: Catchups
+    archiver: ChannelArchiver
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

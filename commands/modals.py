@@ -258,6 +258,25 @@ def assign_view(config: AppConfig, incident: Incident) -> dict[str, Any]:
     )
 
 
+TRANSFER = "transfer_command"
+
+
+def transfer_view(incident: Incident) -> dict[str, Any]:
+    """Who takes command next; they confirm in the channel before anything changes."""
+    intro = {
+        "type": "section",
+        "text": {
+            "type": "mrkdwn",
+            "text": f"Hand over command of *{incident.reference}*. The new Incident Commander is asked in "
+            "the channel and takes over once they accept.",
+        },
+    }
+    person = _input("user", "New Incident Commander", {"type": "users_select", "action_id": "value"})
+    return _modal(
+        TRANSFER, f"Transfer {incident.reference}", [intro, person], {"incident_id": incident.id}, "Ask them"
+    )
+
+
 def resolve_view(
     incident: Incident, summary: str = "", public: dict[str, Any] | None = None
 ) -> dict[str, Any]:

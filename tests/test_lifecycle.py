@@ -91,6 +91,7 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
         "incident_change_status",
         "incident_change_severity",
         "incident_assign_role",
+        "incident_transfer_command",
         "incident_resolve",
     }
     announcement = ws.message(ANNOUNCEMENTS, incident.announcement_ts or "")

@@ -155,6 +155,7 @@ def test_summary_has_the_action_buttons_with_the_incident_id(config: AppConfig) 
         "incident_change_status",
         "incident_change_severity",
         "incident_assign_role",
+        "incident_transfer_command",
         "incident_resolve",
     ]
     assert {b["value"] for b in buttons.values()} == {"12"}

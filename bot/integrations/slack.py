@@ -221,6 +221,9 @@ class SlackGateway:
             return Channel(id=data["channel"]["id"], name=data["channel"]["name"])
         raise SlackFailure("conversations.create", f"name_taken (tried {name} and 9 variants)")
 
+    async def archive(self, channel: str) -> None:
+        await self._call("conversations.archive", channel=channel)
+
     async def set_topic(self, channel: str, topic: str) -> None:
         await self._call("conversations.setTopic", channel=channel, topic=topic[:250])
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.domain import CALL_OUTCOMES, AudienceRecord, EventKind, TimelineEvent
+from bot.domain import CALL_OUTCOMES, AudienceRecord, EventKind, Incident, TimelineEvent
 from bot.formatting import human_duration, status_label
 from bot.formatting.markdown import md_block, md_cell, md_inline, person_name, slack_plain
 from bot.postmortem.facts import (
@@ -98,6 +98,17 @@ class CommunicationRow:
 
 
 @dataclass(frozen=True)
+class CommandRow:
+    """One stretch of command: who held it, from when until when, and how they came to hold it."""
+
+    holder: str
+    start: str
+    end: str
+    duration: str
+    how: str
+
+
+@dataclass(frozen=True)
 class Why:
     number: int
     text: str
@@ -164,6 +175,35 @@ def _metric_rows(
             "Time to resolve", took(times.time_to_resolve), declared, moment("resolved", times.resolved_at)
         ),
     ]
+
+
+def _command_rows(
+    incident: Incident, events: Sequence[TimelineEvent], d: Describer, now: datetime
+) -> list[CommandRow]:
+    """Who held command when, from the declaration's commander and every IC role change after it (a
+    transfer names who asked for it); the last stretch ends at the resolution, or is still running."""
+    starts: list[tuple[datetime, str | None, str]] = []
+    for e in events:
+        if e.kind == EventKind.DECLARED and e.data.get("commander"):
+            starts.append((e.occurred_at, str(e.data["commander"]), "from the declaration"))
+        elif e.kind == EventKind.ROLE_ASSIGNED and e.data.get("role") == COMMANDER_ROLE:
+            if e.data.get("transfer"):
+                how = f"accepted a transfer asked by {d.who(e.data.get('requested_by'))}"
+            else:
+                how = f"assigned by {d.who(e.actor)}"
+            starts.append((e.occurred_at, str(e.data.get("user")), how))
+    if not starts and incident.commander:
+        starts.append((aware(incident.created_at), incident.commander, "from the declaration"))
+    rows = []
+    for n, (start, holder, how) in enumerate(starts):
+        if n + 1 < len(starts):
+            end, end_text = starts[n + 1][0], d.local(starts[n + 1][0])
+        elif incident.resolved_at is not None:
+            end, end_text = aware(incident.resolved_at), f"resolved at {d.local(incident.resolved_at)}"
+        else:
+            end, end_text = now, "now (ongoing)"
+        rows.append(CommandRow(d.who(holder), d.local(start), end_text, human_duration(end - start), how))
+    return rows
 
 
 # -- the document -------------------------------------------------------------------------------------
@@ -309,6 +349,7 @@ def postmortem_context(facts: Facts) -> dict[str, Any]:
         "meta": meta,
         "commander": commander,
         "handovers": handovers,
+        "command": _command_rows(incident, events, d, now),
         "impact_declared": md_block(slack_plain(incident.summary, facts.names)),
         "narrative": NARRATIVE,
         "written": written,

@@ -197,7 +197,8 @@ class Describer:
         data = event.data
         role, user = self.role(str(data.get("role") or "")), self.who(data.get("user"))
         if data.get("handover"):
-            return f"{role} handed over from {self.who(data.get('previous'))} to **{user}**", [], ""
+            how = " (transfer of command, accepted)" if data.get("transfer") else ""
+            return f"{role} handed over from {self.who(data.get('previous'))} to **{user}**{how}", [], ""
         return f"**{user}** is now {role}", [], ""
 
     def update_posted(self, event: TimelineEvent) -> Parts:

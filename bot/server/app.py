@@ -41,6 +41,9 @@ from bot.server.subscriber_routes import add_subscriber_routes
 from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
+from bot.services.archive import ChannelArchiver
+from bot.services.catchup import Catchups
+from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, Mailer, build_mailer
 from bot.services.housekeeping import Housekeeping
 from bot.services.incidents import IncidentService, utcnow
@@ -256,6 +259,8 @@ async def build_runtime(
         incidents.refresh_summary,
     )
     incidents.hooks.append(communication)
+    archiver = ChannelArchiver(config, store, scheduler, slack, now)
+    incidents.hooks.append(archiver)
     alerts = AlertService(
         config,
         incidents,
@@ -315,6 +320,9 @@ async def build_runtime(
         statuspage=statuspage,
         communication=communication,
         welcome=welcome,
+        transfers=CommandTransfer(config, store, incidents, slack, now),
+        catchups=Catchups(config, store, actions, communication, now),
+        archiver=archiver,
     )
     commands.register_all(bolt, deps)
     return Runtime(

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -235,14 +235,26 @@ class IncidentService(IncidentChecks):
         await self._report_problems(outcome)
         return outcome
 
-    async def assign_role(self, incident_id: int, role_text: str, user_id: str, actor: str) -> Outcome:
+    async def assign_role(
+        self,
+        incident_id: int,
+        role_text: str,
+        user_id: str,
+        actor: str,
+        expect: str | object | None = None,
+        extra: dict[str, Any] | None = None,
+        said: str | None = None,
+    ) -> Outcome:
+        """With `expect`, the holder the change is conditional on (a transfer of command asked of the IC
+        then in command); `said` replaces the channel notice, `extra` joins the event's data."""
         incident = await self.get(incident_id)
         named = self.config.role(role_text)
         what = f"The {named.name if named else role_text} of {incident.reference}"
         async with self._first(what, incident, EventKind.ROLE_ASSIGNED):
             role = self.check_role(incident, role_text, user_id)
+            holder = incident.roles.get(role.id) if expect is None else expect
             incident, previous = await self.store.assign_role(
-                incident_id, role.id, user_id, actor, self.now(), expect=incident.roles.get(role.id)
+                incident_id, role.id, user_id, actor, self.now(), expect=holder, extra=extra
             )
         handover = f" (taking over from <@{previous}>)" if previous else ""
         outcome = Outcome(incident)
@@ -253,7 +265,8 @@ class IncidentService(IncidentChecks):
                 "Invite them by hand.",
                 lambda o: self.slack.invite(o.incident.channel_id or "", [user_id]),
             )
-        outcome = await self._refresh(incident, f"<@{user_id}> is now *{role.name}*{handover}.", outcome)
+        notice = said or f"<@{user_id}> is now *{role.name}*{handover}."
+        outcome = await self._refresh(incident, notice, outcome)
         await self._report_problems(outcome)
         return outcome
 

@@ -247,12 +247,14 @@ class IncidentStore(db.Store):
         actor: str,
         now: datetime,
         expect: str | object | None = ANY_HOLDER,
+        extra: dict[str, Any] | None = None,
     ) -> tuple[Incident, str | None]:
         """Give `role` to `user_id`; returns the previous holder so hand-overs can be announced.
 
         With `expect` (the holder the person saw, None for nobody) the write decides who was first: an
         UPDATE conditional on that holder, or for a first holder the (incident, role) unique key; the
-        slower one gets `StaleChange`. The write comes first, so SQLite takes its write lock at once."""
+        slower one gets `StaleChange`. The write comes first, so SQLite takes its write lock at once.
+        `extra` joins the event's data (a transfer of command names the request it answers)."""
         try:
             async with self._tx() as session:
                 if expect is ANY_HOLDER:
@@ -287,6 +289,7 @@ class IncidentStore(db.Store):
                     "user": user_id,
                     "previous": previous,
                     "handover": previous not in (None, user_id),
+                    **(extra or {}),
                 }
                 event = NewEvent(EventKind.ROLE_ASSIGNED, actor, f"{role} → {user_id}", data)
                 session.add(_event_row(incident_id, event, now))
