@@ -177,6 +177,8 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
     )
 
     await eventually(lambda: _final_notices(bot, incident.id, 2))  # told after the resolution
+    # Each "not e-mailed" is written just after its notice: wait for the final one's too.
+    await eventually(lambda: _has_events(bot, incident.id, EventKind.EMAIL_FAILED, 3))
     everything = await bot.runtime.incidents.store.timeline(incident.id)
     pages = [e for e in everything if e.kind == EventKind.PAGE_SENT]
     primary = on_call(bot.runtime.config.oncall.schedules[0], incident.created_at)
@@ -226,6 +228,10 @@ async def test_full_incident_lifecycle(bot: BotUnderTest) -> None:
 
 
 COMMUNICATION = (EventKind.AUDIENCE_TOLD, EventKind.EMAIL_SENT, EventKind.EMAIL_FAILED)
+
+
+async def _has_events(bot: BotUnderTest, incident_id: int, kind: EventKind, count: int) -> bool:
+    return [e.kind for e in await bot.runtime.incidents.store.timeline(incident_id)].count(kind) == count
 
 
 async def _final_notices(bot: BotUnderTest, incident_id: int, count: int) -> bool:

@@ -138,6 +138,10 @@ async def test_a_pull_request_is_opened_and_reused_and_git_refusals_leave_the_pu
         await eventually(lambda: _noted(bot, incident))
         again = await bot.runtime.postmortems.publish(incident.id, ALICE)  # 422 "already exists": reuse it
         assert "pull/101" in again and len(trackers.pulls) == 1
+        bookmarks = standin.workspace.channels[incident.channel_id or ""].bookmarks
+        assert [b["link"] for b in bookmarks if b["title"] == "Post-mortem"] == [
+            "https://github.com/acme/postmortems/pull/101"
+        ]  # in the channel's bookmarks, once
 
         trackers.fail_next(401, {"message": "Bad credentials"})
         await bot.driver.slash(ALICE, incident.channel_id or "", "note and another")

@@ -267,7 +267,17 @@ class Postmortems(IncidentHooks):
         await self._event(
             incident, EventKind.POSTMORTEM_COMMITTED, user, f"post-mortem committed: {where}", data
         )
+        if done.pull_request and incident.channel_id:
+            await self._bookmark(incident.channel_id, done.pull_request)
         return f" Committed to git: {where}."
+
+    async def _bookmark(self, channel: str, url: str) -> None:
+        """The post-mortem joins the channel's bookmarks (once: a re-publish reuses the pull request)."""
+        try:
+            if url not in {b.get("link") for b in await self.slack.bookmarks(channel)}:
+                await self.slack.bookmark(channel, "Post-mortem", url)
+        except SlackFailure as failure:  # a courtesy: the publication stands
+            log.info("post-mortem bookmark in %s: %s", channel, failure.error)
 
     async def remind(self, timer: Timer) -> None:
         incident = await self.incidents.get(int(timer.payload["incident_id"]))
