@@ -22,6 +22,8 @@ from bot.runbooks.settings import RunbooksConfig
 from bot.settings import ConfigError, IncidentSettings
 from bot.statuspage.settings import StatusPageConfig
 from bot.store.retention import RetentionConfig
+from bot.workflows.files import references
+from bot.workflows.settings import Workflow, unique_names
 
 
 class AppConfig(IncidentSettings):
@@ -38,6 +40,10 @@ class AppConfig(IncidentSettings):
     retention: RetentionConfig = RetentionConfig()
     status_page: StatusPageConfig = StatusPageConfig()
     communication: CommunicationConfig = CommunicationConfig()
+    workflows: list[Workflow] = []
+    """When this happens, if that holds, do these (issue 19); more in the files of `workflows_dir`."""
+    workflows_dir: Path | None = None
+    """A directory of workflow YAML files, relative to this file (like runbooks)."""
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:
@@ -56,6 +62,10 @@ class AppConfig(IncidentSettings):
                 role = step.notify.role if step.notify else None
                 if role and self.role(role) is None:
                     problems.append(f"oncall.escalation.{severity} step {number}: unknown role {role!r}")
+        problems += unique_names(self.workflows)
+        schedules = {s.id for s in self.oncall.schedules}
+        for workflow in self.workflows:
+            problems += references(workflow, self, schedules, set(self.communication.audiences))
         if problems:
             raise ValueError("; ".join(problems))
         return self
