@@ -88,12 +88,7 @@ async def test_a_slack_and_an_alertmanager_incident_fire_the_same_workflow(
 
         from_alert = await eventually(alert_incident)
         for incident in (from_slack, from_alert):
-            done = await eventually(
-                lambda i=incident: (
-                    len(steps_now := [s for s in hooks.received if s["incident"]["id"] == i.id]) == 1
-                    and steps_now
-                )
-            )  # noqa: E501
+            done = await eventually(lambda i=incident: _hooks_for(hooks, i))
             assert done[0]["workflow"] == "payments-sev1" and done[0]["trigger"] == "incident.declared"
             recorded = await eventually(lambda i=incident: _three(bot, i))
             assert [s["action"] for s in recorded] == ["invite", "post", "webhook"]
@@ -104,6 +99,11 @@ async def test_a_slack_and_an_alertmanager_incident_fire_the_same_workflow(
             assert DAVE in bot.workspace.channels[current.channel_id or ""].members
         assert hooks.refused == 0 and len(hooks.received) == 2
         assert len(heads_ups(bot)) == 2
+
+
+def _hooks_for(hooks: Receiver, incident: Incident) -> list[dict[str, Any]] | None:
+    found = [r for r in hooks.received if r["incident"]["id"] == incident.id]
+    return found if len(found) == 1 else None
 
 
 async def _three(bot: BotUnderTest, incident: Incident) -> list[dict[str, Any]] | None:
