@@ -195,6 +195,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import sandbox as sandbox_cli
 
             return sandbox_cli.run_cli(args, settings)
+        if args.command == "workflow":
+            from bot.cli import workflow as workflow_cli
+
+            return workflow_cli.run(args, settings, Path(config_file) if config_file else settings.config)
         if args.command in ("slo", "runbook", "report", "postmortem", "statuspage"):
             from importlib import import_module
 

@@ -8,6 +8,7 @@ environment; domain packages receive their section.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError, model_validator
@@ -90,6 +91,20 @@ def load_config(path: Path, required: bool = False) -> AppConfig:
         if required:
             raise ConfigError(f"the config file {path} does not exist. {WHAT_TO_DO}")
         return AppConfig()
+    return _validate(path, _read(path, required))
+
+
+def load_config_aside(path: Path, section: str) -> tuple[AppConfig, Any]:
+    """The config without `section`, and that section's raw value: for a command that checks the section
+    itself and reports its problems as findings (`incidentbot workflow validate`: exit 1, not 2)."""
+    if not path.exists():
+        raise ConfigError(f"the config file {path} does not exist. {WHAT_TO_DO}")
+    raw = _read(path, required=True)
+    aside = raw.pop(section, None)
+    return _validate(path, raw), aside
+
+
+def _read(path: Path, required: bool) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
         raw = yaml.safe_load(text)
@@ -103,6 +118,10 @@ def load_config(path: Path, required: bool = False) -> AppConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
+    return raw
+
+
+def _validate(path: Path, raw: dict[str, Any]) -> AppConfig:
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:

@@ -12,7 +12,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from bot.settings import Duration, Strict
 
@@ -66,6 +66,23 @@ class Delay(Strict):
         if value <= timedelta(0):
             raise ValueError("after must be a positive duration such as 30m")
         return value
+
+
+def _delay(value: Any) -> Any:
+    """A delay's own errors, without pydantic's "or it should have been a string" of the union."""
+    if not isinstance(value, dict):
+        return value
+    try:
+        return Delay.model_validate(value)
+    except ValidationError as exc:
+        raise ValueError(_worded(exc, "delay")) from None
+
+
+def _worded(exc: ValidationError, name: str) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or name}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()
+    )
 
 
 class Conditions(Strict):
@@ -190,17 +207,8 @@ class Step(Strict):
             raise ValueError(f"unknown action {name!r} (known: {', '.join(ACTIONS)})")
         try:
             spec = model.model_validate(params or {})
-        except ValueError as exc:
-            errors = getattr(exc, "errors", None)
-            details = (
-                "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or name}: {e['msg'].removeprefix('Value error, ')}"
-                    for e in errors()
-                )
-                if callable(errors)
-                else str(exc)
-            )
-            raise ValueError(f"{name}: {details}") from None
+        except ValidationError as exc:
+            raise ValueError(f"{name}: {_worded(exc, name)}") from None
         return {"action": name, "spec": spec}
 
     def describe(self) -> str:
@@ -238,7 +246,7 @@ class Workflow(Strict):
         items = value if isinstance(value, list) else [value]
         if not items:
             raise ValueError("on needs at least one trigger")
-        return [_known_trigger(item) if isinstance(item, str) else item for item in items]
+        return [_known_trigger(item) if isinstance(item, str) else _delay(item) for item in items]
 
     @property
     def triggers(self) -> list[str]:
