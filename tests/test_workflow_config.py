@@ -155,3 +155,26 @@ async def test_test_replays_a_past_incident_without_running_anything(
 
 def test_app_config_keeps_workflows_typed() -> None:
     assert AppConfig().workflows == [] and AppConfig().workflows_dir is None
+
+
+def test_a_private_incident_reaches_a_webhook_without_its_title_summary_or_service() -> None:
+    from datetime import UTC, datetime
+
+    from bot.domain import Incident
+    from bot.services.workflow_actions import Context, webhook_payload
+
+    incident = Incident(1, "Leaked keys", "SEV1", "investigating", "Keys on a paste site", "api", True, ALICE,
+                        datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+    ctx = Context("sec", "workflow:sec:1:2", 0, "incident.declared", 2, datetime(2026, 1, 1, tzinfo=UTC))
+    sent = webhook_payload(incident, ctx)["incident"]
+    assert sent["private"] is True and sent["severity"] == "SEV1" and sent["reference"] == "INC-1"
+    assert "Leaked" not in sent["title"] and "paste" not in sent["summary"] and sent["service"] is None
+
+
+def test_an_email_action_names_its_audience_and_not_another_template(tmp_path: Path) -> None:
+    bad = tmp_path / "mail.yml"
+    bad.write_text(
+        "name: mail\non: incident.declared\ndo: [{email: {audience: management, template: status_page}}]\n",
+        encoding="utf-8",
+    )
+    assert cli("validate", str(bad)) == 1

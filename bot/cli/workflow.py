@@ -75,7 +75,7 @@ def _validate(path: Path | None, config: AppConfig, inline: Any, config_path: Pa
     errors = list(problems.items) + unique_names([w for _, w in found])
     templates = Templates(config)
     schedules = {s.id for s in config.oncall.schedules}
-    audiences = set(config.communication.audiences)
+    audiences = {n: a.template for n, a in config.communication.audiences.items()}
     for where, workflow in found:
         for problem in references(workflow, config, schedules, audiences) + templates_render(
             workflow, templates, config

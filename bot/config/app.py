@@ -66,7 +66,9 @@ class AppConfig(IncidentSettings):
         problems += unique_names(self.workflows)
         schedules = {s.id for s in self.oncall.schedules}
         for workflow in self.workflows:
-            problems += references(workflow, self, schedules, set(self.communication.audiences))
+            problems += references(
+                workflow, self, schedules, {n: a.template for n, a in self.communication.audiences.items()}
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.communication.notices import hidden
 from bot.config import AppConfig
 from bot.domain import DomainError, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
@@ -74,6 +75,9 @@ def render_post(
 
 
 def webhook_payload(incident: Incident, ctx: Context) -> dict[str, Any]:
+    """The incident as the receiver sees it; a private incident's title, summary and service are left
+    out, as for every audience outside its responders."""
+    incident = hidden(incident) if incident.private else incident
     return {
         "workflow": ctx.workflow,
         "trigger": ctx.trigger,
@@ -177,6 +181,8 @@ class WorkflowActions:
         channel = action.channel or incident.channel_id
         if not channel:
             return Result(False, f"post {action.template}", f"{incident.reference} has no channel")
+        if incident.private and channel != incident.channel_id:
+            incident = hidden(incident)  # a private incident's title stays with its responders
         text = render_post(
             self.templates, self.config, action.template, incident, now=ctx.now, workflow=ctx.workflow
         )

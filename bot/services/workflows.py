@@ -18,6 +18,7 @@ from typing import Any
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident, TimelineEvent
 from bot.integrations.slack import SlackFailure, SlackGateway
+from bot.messages import Message
 from bot.services.workflow_actions import Context, Result, WorkflowActions, needs_channel
 from bot.services.workflow_bus import RUN, RUN_PRIORITY, TRIGGER_OF, WorkflowBus, labels_of
 from bot.store import IncidentStore, NewEvent
@@ -78,7 +79,11 @@ class Workflows:
             return
         timeline = await self.store.timeline(incident.id)
         event_id = int(payload["event_id"])
-        delay = workflow.delays[payload["delay"]] if payload.get("delay") is not None else None
+        number = payload.get("delay")
+        if number is not None and int(number) >= len(workflow.delays):
+            log.warning("workflow run %s: %s has no delay %s any more", timer.key, workflow.name, number)
+            return
+        delay = workflow.delays[int(number)] if number is not None else None
         if (
             delay is not None
             and not payload.get("retry_of")
@@ -252,7 +257,7 @@ class Workflows:
         return int(parts[3]) if len(parts) > 3 and parts[3].isdigit() else 0
 
     # -- what ran --------------------------------------------------------------------------------------
-    async def report(self, incident_id: int) -> Any:
+    async def report(self, incident_id: int) -> Message:
         incident = await self.store.require(incident_id)
         ran = ran_of(await self.store.timeline(incident_id))
         pending = []

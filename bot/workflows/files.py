@@ -101,7 +101,7 @@ def references(
     workflow: Workflow,
     config: IncidentSettings,
     schedules: set[str] | None = None,
-    audiences: set[str] | None = None,
+    audiences: dict[str, str] | set[str] | None = None,
 ) -> list[str]:
     """Names the workflow uses that the config does not know (None: that kind is not checked)."""
     problems: list[str] = []
@@ -138,6 +138,17 @@ def references(
         ):
             known_audiences = ", ".join(sorted(audiences)) or "none in communication.audiences"
             problems.append(f"{at}.audience: unknown audience {action.audience!r} ({known_audiences})")
+        elif (
+            isinstance(action, spec.EmailAction)
+            and isinstance(audiences, dict)
+            and action.template
+            and audiences.get(action.audience) != action.template
+        ):
+            problems.append(
+                f"{at}.template: {action.template!r} is not the template of the audience "
+                f"{action.audience!r} ({audiences.get(action.audience)!r}): an e-mail goes through the "
+                "communication plan, in the audience's own template and thread (leave template out)"
+            )
     return [f"workflow {workflow.name}: {p}" for p in problems]
 
 
