@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -289,3 +290,68 @@ async def test_a_failing_webhook_shows_retry_and_retrying_acts_once(
 async def _retried_ok(bot: BotUnderTest, incident: Incident) -> dict[str, Any] | None:
     found = [s for s in await steps(bot, incident) if s.get("retry_of") and s["ok"]]
     return found[0] if len(found) == 1 else None
+
+
+async def test_every_action_from_a_workflows_dir_file(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, tmp_path: Path
+) -> None:
+    """The file's workflow runs every other action through the service that owns it."""
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    (folder / "security.yml").write_text(
+        "name: security\n"
+        "on: severity.changed\n"
+        "if: {severity: SEV1}\n"
+        "do:\n"
+        "  - invite: {usergroup: S0ONCALL00}\n"
+        f"  - page: {{user: {DAVE}}}\n"
+        "  - page: {schedule: primary}\n"
+        f"  - assign_role: {{role: scribe, user: {BOB}}}\n"
+        "  - bookmark: {title: Playbook, link: 'https://wiki.example.org/{reference}'}\n"
+        f"  - action_item: {{text: Rotate the keys, owner: {BOB}, due_in_days: 2}}\n"
+        "  - email: {audience: management}\n"
+        "  - post: {template: team_heads_up}\n",
+        encoding="utf-8",
+    )
+    config = app_config.model_copy(update={"workflows_dir": folder})
+    async with running_bot(bot_settings(database_url, standin), config, standin.workspace) as bot:
+        incident = await declare(bot, "Keys leaked")
+        await bot.runtime.incidents.set_severity(incident.id, "SEV1", ALICE)
+        done = await eventually(lambda: _all_of(bot, incident, 8), timeout=10)
+        texts = [s["text"].removeprefix("workflow security: ") for s in done]
+        assert all(s["ok"] for s in done), texts
+        assert texts[0] == "invited <@U0ALICE000>, <@U0BOB00000> ✓"
+        assert texts[1] == f"paged <@{DAVE}> ✓" and texts[2].startswith("paged <@")
+        assert texts[3] == f"made <@{BOB}> Scribe ✓"
+        assert texts[4] == "bookmarked Playbook ✓" and texts[5].startswith("added action item #")
+        assert texts[6] == "told management ✓"
+        assert texts[7] == f"posted team_heads_up to <#{incident.channel_id}> ✓"
+        current = await bot.incident(incident.id)
+        assert current.roles["scribe"] == BOB
+        bookmarks = await bot.runtime.slack.bookmarks(incident.channel_id or "")
+        assert [b["link"] for b in bookmarks if b["title"] == "Playbook"] == [
+            f"https://wiki.example.org/{incident.reference}"
+        ]
+        [item] = await bot.runtime.actions.for_incident(incident.id)
+        assert item.text == "Rotate the keys" and item.owner == BOB
+
+
+async def _all_of(bot: BotUnderTest, incident: Incident, count: int) -> list[dict[str, Any]] | None:
+    found = await steps(bot, incident)
+    return found if len(found) >= count else None
+
+
+async def test_two_replicas_run_a_workflow_once(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, clock: Clock, hooks: Receiver
+) -> None:
+    settings = bot_settings(database_url, standin)
+    config = with_workflows(app_config, payments(hooks.url))
+    async with (
+        running_bot(settings, config, standin.workspace, clock) as one,
+        running_bot(settings, config, standin.workspace, clock) as two,
+    ):
+        incident = await declare(one, "Payments", service={"value": "payments"})
+        await asyncio.gather(one.runtime.scheduler.run_due(), two.runtime.scheduler.run_due())
+        await asyncio.gather(one.runtime.scheduler.run_due(), two.runtime.scheduler.run_due())
+        assert len(hooks.received) == 1 and len(heads_ups(one)) == 1
+        assert [s["action"] for s in await steps(one, incident)] == ["invite", "post", "webhook"]
