@@ -355,3 +355,42 @@ async def test_two_replicas_run_a_workflow_once(
         await asyncio.gather(one.runtime.scheduler.run_due(), two.runtime.scheduler.run_due())
         assert len(hooks.received) == 1 and len(heads_ups(one)) == 1
         assert [s["action"] for s in await steps(one, incident)] == ["invite", "post", "webhook"]
+
+
+async def test_alert_labels_select_the_incidents_an_alert_workflow_runs_for(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, hooks: Receiver
+) -> None:
+    by_labels = {
+        "name": "error-rate",
+        "on": ["alert.received", "severity.changed"],
+        "if": {"labels": {"alertname": "HighErrorRate", "service": ["payments", "api"]}},
+        "do": [{"webhook": {"url": hooks.url, "secret_env": "TEST_HOOK_SECRET"}}],
+    }
+    config = with_workflows(app_config, by_labels)
+    settings = bot_settings(database_url, standin, webhook_token=TOKEN)
+    async with running_bot(settings, config, standin.workspace) as bot:
+        for service in ("checkout", "payments"):
+            status, _ = await post(bot, notification(service))
+            assert status == 200
+
+        async def both_recorded() -> list[Incident] | None:
+            found = await bot.runtime.incidents.list_open()
+            alerted = []
+            for incident in found:
+                timeline = await bot.runtime.incidents.store.timeline(incident.id)
+                if any(e.kind == EventKind.ALERT_RECEIVED for e in timeline):
+                    alerted.append(incident)
+            return alerted if len(alerted) == 2 else None
+
+        incidents = {i.service: i for i in await eventually(both_recorded)}
+        [received] = await eventually(lambda: hooks.received)
+        assert received["trigger"] == "alert.received"
+        assert received["incident"]["id"] == incidents["payments"].id
+        # A later change of the payments incident still knows its alert's labels (from the timeline).
+        await bot.runtime.incidents.set_severity(incidents["payments"].id, "SEV2", ALICE)
+        await bot.runtime.incidents.set_severity(incidents["checkout"].id, "SEV2", ALICE)
+        later = await eventually(lambda: hooks.received[1:])
+        assert [(r["trigger"], r["incident"]["id"]) for r in later] == [
+            ("severity.changed", incidents["payments"].id)
+        ]
+        assert await steps(bot, incidents["checkout"]) == []

@@ -153,7 +153,7 @@ class WorkflowBus:
             log.warning("workflows: %s for incident %s, which does not exist", trigger, incident_id)
             return None
         labels = alert_labels(data)
-        if not labels:
+        if not labels and self.index.needs_labels(trigger):
             for event_data in connection.execute(
                 select(TimelineEventRow.data)
                 .where(TimelineEventRow.incident_id == incident_id, TimelineEventRow.kind.in_(ALERT_KINDS))

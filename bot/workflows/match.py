@@ -53,6 +53,13 @@ def holds(conditions: Conditions, facts: Facts) -> bool:
     return conditions.not_ is None or not holds(conditions.not_, facts)
 
 
+def uses_labels(conditions: Conditions) -> bool:
+    nested = [*(conditions.any or []), *(conditions.all or [])]
+    if conditions.not_ is not None:
+        nested.append(conditions.not_)
+    return conditions.labels is not None or any(uses_labels(c) for c in nested)
+
+
 class WorkflowIndex:
     """The workflows by trigger, built once per config: an event looks only at the workflows it can
     start or cancel."""
@@ -62,9 +69,12 @@ class WorkflowIndex:
         self._now: dict[str, list[Workflow]] = {t: [] for t in TRIGGERS}
         self._later: dict[str, list[tuple[Workflow, Delay]]] = {t: [] for t in TRIGGERS}
         self._cancel: dict[str, list[tuple[Workflow, Delay]]] = {t: [] for t in TRIGGERS}
+        self._labels: set[str] = set()
         for workflow in self.workflows.values():
             for trigger in workflow.triggers:
                 self._now.setdefault(trigger, []).append(workflow)
+                if uses_labels(workflow.if_):
+                    self._labels.add(trigger)
             for delay in workflow.delays:
                 self._later.setdefault(delay.of, []).append((workflow, delay))
                 for unless in delay.unless:
@@ -79,6 +89,10 @@ class WorkflowIndex:
     def interested(self, trigger: str) -> bool:
         """Whether anything listens to `trigger` (most timeline events start nothing: no query then)."""
         return bool(self._now.get(trigger) or self._later.get(trigger) or self._cancel.get(trigger))
+
+    def needs_labels(self, trigger: str) -> bool:
+        """Whether a workflow `trigger` starts at once looks at alert labels (else none are read)."""
+        return trigger in self._labels
 
     def scheduled(self, trigger: str, facts: Facts) -> list[Scheduled]:
         """What `trigger` starts: immediate workflows whose conditions hold, and every delay of it."""
