@@ -394,3 +394,36 @@ async def test_alert_labels_select_the_incidents_an_alert_workflow_runs_for(
             ("severity.changed", incidents["payments"].id)
         ]
         assert await steps(bot, incidents["checkout"]) == []
+
+
+async def test_stop_on_error_stops_the_run_and_its_retry_runs_the_rest(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, clock: Clock, hooks: Receiver
+) -> None:
+    hooks.answers = [500]
+    strict = {
+        "name": "strict",
+        "on": "incident.declared",
+        "do": [
+            {"webhook": {"url": hooks.url, "secret_env": "TEST_HOOK_SECRET", "retries": 0}},
+            {"post": {"channel": MANAGEMENT, "template": "team_heads_up"}},
+        ],
+        "stop_on_error": True,
+    }
+    async with running_bot(
+        bot_settings(database_url, standin), with_workflows(app_config, strict), standin.workspace, clock
+    ) as bot:
+        incident = await declare(bot, "Strict")
+        await bot.runtime.scheduler.run_due()
+        [failed] = await steps(bot, incident)
+        assert failed["action"] == "webhook" and not failed["ok"] and heads_ups(bot) == []
+        failure = await bot.runtime.incidents.store.last_event(incident.id, EventKind.WORKFLOW_STEP)
+        assert failure is not None
+        assert await bot.runtime.workflows.retry(incident.id, failure.id, BOB) is True
+        assert await bot.runtime.workflows.retry(incident.id, failure.id, BOB) is False  # a double click
+        await bot.runtime.scheduler.run_due()
+        assert [(s["action"], s["ok"]) for s in await steps(bot, incident)] == [
+            ("webhook", False),
+            ("webhook", True),
+            ("post", True),
+        ]
+        assert len(heads_ups(bot)) == 1 and len(hooks.received) == 2

@@ -230,7 +230,7 @@ class Workflows:
             "trigger": data.get("trigger"),
             "event_id": self._event_of(run),
             "run": run,
-            "only": int(data["step"]),
+            **self._from_step(workflow, int(data["step"])),
             "retry_of": failure_event_id,
             "attempt": 1,
         }
@@ -248,6 +248,11 @@ class Workflows:
                 what = workflow.do[int(data["step"])].action
                 await self.slack.post(incident.channel_id, retried(user, workflow.name, what))
         return first
+
+    @staticmethod
+    def _from_step(workflow: Workflow, step: int) -> dict[str, Any]:
+        """A retry runs the failed action; with `stop_on_error`, also the actions its failure stopped."""
+        return {"start": step, "only": None} if workflow.stop_on_error else {"only": step}
 
     @staticmethod
     def _event_of(run: str) -> int:
