@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from bot.problems import Problems
 from bot.store import IncidentStore
 from bot.templating import Templates
 from bot.workflows import settings as spec
-from bot.workflows.files import load_path, references, sample_incident, templates_render
+from bot.workflows.files import load_path, references, templates_render
 from bot.workflows.replay import replay
 from bot.workflows.settings import Workflow, unique_names
 
@@ -96,7 +96,7 @@ def _validate(path: Path | None, config: AppConfig, inline: Any, config_path: Pa
     return EXIT_FAILED if errors else EXIT_OK
 
 
-def _describe(config: AppConfig, templates: Templates, incident: Incident) -> Any:
+def _describe(config: AppConfig, templates: Templates, incident: Incident) -> Callable[[spec.Step], str]:
     def describe(step: spec.Step) -> str:
         action = step.spec
         if isinstance(action, spec.PostAction):
@@ -155,7 +155,7 @@ def _test(args: argparse.Namespace, settings: Settings, config: AppConfig, inlin
         print(f"error: there is no incident INC-{incident_id}", file=sys.stderr)
         return EXIT_FAILED
     incident, events = read
-    describe = _describe(config, Templates(config), incident or sample_incident(config))
+    describe = _describe(config, Templates(config), incident)
     planned = replay(workflow, incident, events, config, describe)
     print(f"workflow {workflow.name} on {incident.reference} ({incident.title}) — nothing is run:")
     if not planned:
