@@ -159,6 +159,11 @@ async def test_a_delay_fires_once_after_a_restart_and_unless_cancels_it(
         resolved = await declare(first, "Resolved soon", severity={"value": "SEV1"})
         [timer] = await first.runtime.scheduler.store.pending(kept.id, RUN)
         assert timer.due_at == T0 + timedelta(minutes=30)
+        channel = kept.channel_id or ""
+        await first.driver.slash(ALICE, channel, "workflows")
+        shown = await eventually(lambda: (first.workspace.ephemerals.get((channel, ALICE)) or [None])[-1])
+        assert "No workflow has run for this incident." in shown.text
+        assert "*Scheduled*" in shown.text and "mgmt-after-30m: after incident.declared" in shown.text
         clock.advance(minutes=10)
         await first.runtime.incidents.resolve(resolved.id, "Rolled back", ALICE)
         assert await first.runtime.scheduler.store.pending(resolved.id, RUN) == []  # unless: cancelled
