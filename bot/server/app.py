@@ -58,6 +58,7 @@ from bot.services.subscriber_mail import SubscriberMail, SubscriberQueue
 from bot.services.subscriptions import Subscriptions
 from bot.services.welcome import Welcome
 from bot.services.workflow_actions import WorkflowActions
+from bot.services.workflow_bus import configured_index
 from bot.services.workflows import Workflows
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.specs import configured_slos
@@ -67,11 +68,8 @@ from bot.statuspage.subscriber_notices import SubscriberNotices
 from bot.statuspage.subscribers import SubscriberStore
 from bot.statuspage.tokens import Signer
 from bot.store import IncidentStore, db
-from bot.store.listen import listen_timeline
 from bot.templating import Templates
 from bot.timers import Scheduler, TimerStore
-from bot.workflows.files import combined
-from bot.workflows.match import WorkflowIndex
 from commands.deps import Deps
 
 if TYPE_CHECKING:
@@ -302,13 +300,11 @@ async def build_runtime(
         StatusPagePush(push, hosted, links, statuspage.store, store, scheduler, slack, now)
         statuspage.add_listener(PushQueue(scheduler, now))
     subscriptions, subscriber_mail = _subscribers(settings, statuspage, store, scheduler, mailer, now)
-    workflows_dir = config_relative(settings.config, config.workflows_dir) if config.workflows_dir else None
     workflow_actions = WorkflowActions(
         config, incidents, slack, templates, paging, communication, actions, os.environ
     )
-    index = WorkflowIndex(combined(config.workflows, workflows_dir))
+    index = configured_index(config, settings.config)
     workflows = Workflows(config, index, store, scheduler, slack, workflow_actions, now)
-    listen_timeline(sessions, workflows.bus.on_new_events, workflows.bus.on_commit)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)

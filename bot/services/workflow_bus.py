@@ -14,15 +14,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from bot.config import AppConfig, config_relative
 from bot.domain import EventKind, TimelineEvent
+from bot.store.listen import listen_timeline
 from bot.store.models import IncidentRow, TimelineEventRow
 from bot.timers import DEFAULT_PRIORITY, NewTimer, add_timer_now, cancel_key_prefix_now
+from bot.workflows.files import combined
 from bot.workflows.match import Facts, WorkflowIndex
 
 log = logging.getLogger(__name__)
@@ -161,3 +165,22 @@ class WorkflowBus:
             ).scalars():
                 labels.update(alert_labels(event_data or {}))
         return Facts(row.severity, row.status, row.service, bool(row.private), labels)
+
+
+def configured_index(config: AppConfig, config_path: Path) -> WorkflowIndex:
+    """The config's workflows and those of `workflows_dir` (relative to the config file)."""
+    folder = config_relative(config_path, config.workflows_dir) if config.workflows_dir else None
+    return WorkflowIndex(combined(config.workflows, folder))
+
+
+def listen_for_workflows(
+    sessions: async_sessionmaker[AsyncSession],
+    index: WorkflowIndex,
+    now: Callable[[], datetime],
+    kick: Callable[[], None] = lambda: None,
+) -> WorkflowBus:
+    """Put the bus on these sessions: the serving bot's, and a CLI command's that changes incidents (its
+    runs are then fired by the serving bot's worker, `kick` being for a worker in this process)."""
+    bus = WorkflowBus(index, now, kick)
+    listen_timeline(sessions, bus.on_new_events, bus.on_commit)
+    return bus

@@ -20,7 +20,7 @@ from bot.domain import DomainError, EventKind, Incident, TimelineEvent
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
 from bot.services.workflow_actions import Context, Result, WorkflowActions, needs_channel
-from bot.services.workflow_bus import RUN, RUN_PRIORITY, TRIGGER_OF, WorkflowBus, labels_of
+from bot.services.workflow_bus import RUN, RUN_PRIORITY, TRIGGER_OF, labels_of, listen_for_workflows
 from bot.store import IncidentStore, NewEvent
 from bot.timers import RetryLater, Scheduler, Timer
 from bot.workflows.match import Facts, WorkflowIndex, holds
@@ -66,7 +66,7 @@ class Workflows:
         self.slack = slack
         self.actions = actions
         self.now = now
-        self.bus = WorkflowBus(index, now, scheduler.kick)
+        self.bus = listen_for_workflows(store.sessions, index, now, scheduler.kick)
         scheduler.on(RUN, self.fire)
 
     # -- a run -----------------------------------------------------------------------------------------
