@@ -28,6 +28,8 @@ from tests.workflow_receiver import SECRET, Receiver, receiver
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 HEADS_UP = ":mega: *Heads-up from workflow"
+WAIT = 15.0
+"""Seconds an effect may take on a loaded machine (`eventually` returns as soon as it is there)."""
 
 
 @pytest.fixture
@@ -87,11 +89,11 @@ async def test_a_slack_and_an_alertmanager_incident_fire_the_same_workflow(
             found = [i for i in await bot.runtime.incidents.list_open() if i.id != from_slack.id]
             return found[0] if found and found[0].channel_id else None
 
-        from_alert = await eventually(alert_incident)
+        from_alert = await eventually(alert_incident, timeout=WAIT)
         for incident in (from_slack, from_alert):
-            done = await eventually(lambda i=incident: _hooks_for(hooks, i))
+            done = await eventually(lambda i=incident: _hooks_for(hooks, i), timeout=WAIT)
             assert done[0]["workflow"] == "payments-sev1" and done[0]["trigger"] == "incident.declared"
-            recorded = await eventually(lambda i=incident: _three(bot, i))
+            recorded = await eventually(lambda i=incident: _three(bot, i), timeout=WAIT)
             assert [s["action"] for s in recorded] == ["invite", "post", "webhook"]
             assert all(s["ok"] for s in recorded)
             assert recorded[0]["text"] == f"workflow payments-sev1: invited <@{DAVE}> ✓"
@@ -129,7 +131,7 @@ async def test_conditions_decide_and_a_non_matching_incident_runs_nothing(
             bot, "Payments SEV2", severity={"value": "SEV2"}, service={"value": "payments"}
         )
         await bot.runtime.incidents.set_severity(payments_incident.id, "SEV1", ALICE)  # from the CLI, say
-        received = await eventually(lambda: hooks.received)
+        received = await eventually(lambda: hooks.received, timeout=WAIT)
         assert [r["incident"]["id"] for r in received] == [payments_incident.id]
         assert received[0]["trigger"] == "severity.changed"
         assert await steps(bot, checkout) == []
@@ -161,7 +163,9 @@ async def test_a_delay_fires_once_after_a_restart_and_unless_cancels_it(
         assert timer.due_at == T0 + timedelta(minutes=30)
         channel = kept.channel_id or ""
         await first.driver.slash(ALICE, channel, "workflows")
-        shown = await eventually(lambda: (first.workspace.ephemerals.get((channel, ALICE)) or [None])[-1])
+        shown = await eventually(
+            lambda: (first.workspace.ephemerals.get((channel, ALICE)) or [None])[-1], timeout=WAIT
+        )
         assert "No workflow has run for this incident." in shown.text
         assert "*Scheduled*" in shown.text and "mgmt-after-30m: after incident.declared" in shown.text
         clock.advance(minutes=10)
@@ -265,7 +269,7 @@ async def test_a_failing_webhook_shows_retry_and_retrying_acts_once(
                 None,
             )
 
-        failed = await eventually(failure_post)
+        failed = await eventually(failure_post, timeout=WAIT)
         assert "HTTP 500" in message_text(failed)
         recorded = await steps(bot, incident)
         assert [(s["action"], s["ok"]) for s in recorded] == [
@@ -278,7 +282,7 @@ async def test_a_failing_webhook_shows_retry_and_retrying_acts_once(
             *(bot.driver.click(BOB, ACTION_RETRY, channel_id=channel, message_ts=failed.ts) for _ in range(3))
         )
         assert all(r.status == 200 for r in responses)
-        retried = await eventually(lambda: _retried_ok(bot, incident))
+        retried = await eventually(lambda: _retried_ok(bot, incident), timeout=WAIT)
         assert retried["retry_of"] is not None and retried["text"].startswith(
             "workflow payments-sev1: webhook 200"
         )
@@ -288,7 +292,9 @@ async def test_a_failing_webhook_shows_retry_and_retrying_acts_once(
         assert len(hooks.received) == 2 and len(heads_ups(bot)) == 1
 
         await bot.driver.slash(ALICE, channel, "workflows")
-        shown = await eventually(lambda: (bot.workspace.ephemerals.get((channel, ALICE)) or [None])[-1])
+        shown = await eventually(
+            lambda: (bot.workspace.ephemerals.get((channel, ALICE)) or [None])[-1], timeout=WAIT
+        )
         assert "*Ran*" in shown.text and "invited" in shown.text and "Nothing is scheduled." in shown.text
 
 
@@ -322,7 +328,7 @@ async def test_every_action_from_a_workflows_dir_file(
     async with running_bot(bot_settings(database_url, standin), config, standin.workspace) as bot:
         incident = await declare(bot, "Keys leaked")
         await bot.runtime.incidents.set_severity(incident.id, "SEV1", ALICE)
-        done = await eventually(lambda: _all_of(bot, incident, 8), timeout=10)
+        done = await eventually(lambda: _all_of(bot, incident, 8), timeout=WAIT)
         texts = [s["text"].removeprefix("workflow security: ") for s in done]
         assert all(s["ok"] for s in done), texts
         assert texts[0] == "invited <@U0ALICE000>, <@U0BOB00000> ✓"
@@ -387,14 +393,14 @@ async def test_alert_labels_select_the_incidents_an_alert_workflow_runs_for(
                     alerted.append(incident)
             return alerted if len(alerted) == 2 else None
 
-        incidents = {i.service: i for i in await eventually(both_recorded)}
-        [received] = await eventually(lambda: hooks.received)
+        incidents = {i.service: i for i in await eventually(both_recorded, timeout=WAIT)}
+        [received] = await eventually(lambda: hooks.received, timeout=WAIT)
         assert received["trigger"] == "alert.received"
         assert received["incident"]["id"] == incidents["payments"].id
         # A later change of the payments incident still knows its alert's labels (from the timeline).
         await bot.runtime.incidents.set_severity(incidents["payments"].id, "SEV2", ALICE)
         await bot.runtime.incidents.set_severity(incidents["checkout"].id, "SEV2", ALICE)
-        later = await eventually(lambda: hooks.received[1:])
+        later = await eventually(lambda: hooks.received[1:], timeout=WAIT)
         assert [(r["trigger"], r["incident"]["id"]) for r in later] == [
             ("severity.changed", incidents["payments"].id)
         ]
