@@ -219,6 +219,9 @@ async def test_exactly_once_when_the_event_is_emitted_twice(
             async with bot.runtime.incidents.store.sessions() as session, session.begin():
                 await bus.emit(session, "incident.declared", incident.id, declared.id, declared.data)
         await bot.runtime.scheduler.run_due()
+        assert hooks.received == []  # not yet: due 2 s after the declare (DECLARE_GRACE)
+        clock.advance(seconds=2)  # a declare's runs start after its critical path
+        await bot.runtime.scheduler.run_due()
         await bot.runtime.scheduler.run_due()
         assert len(hooks.received) == 1 and len(heads_ups(bot)) == 1
         assert [s["action"] for s in await steps(bot, incident)] == ["invite", "post", "webhook"]
@@ -235,6 +238,7 @@ async def test_a_webhook_is_retried_with_backoff_then_succeeds(
         clock,
     ) as bot:
         incident = await declare(bot, "Payments", service={"value": "payments"})
+        clock.advance(seconds=2)  # a declare's runs start after its critical path
         await bot.runtime.scheduler.run_due()
         first = await steps(bot, incident)
         assert [(s["action"], s["ok"], s["final"]) for s in first] == [
@@ -362,6 +366,7 @@ async def test_two_replicas_run_a_workflow_once(
         running_bot(settings, config, standin.workspace, clock) as two,
     ):
         incident = await declare(one, "Payments", service={"value": "payments"})
+        clock.advance(seconds=2)  # a declare's runs start after its critical path
         await asyncio.gather(one.runtime.scheduler.run_due(), two.runtime.scheduler.run_due())
         await asyncio.gather(one.runtime.scheduler.run_due(), two.runtime.scheduler.run_due())
         assert len(hooks.received) == 1 and len(heads_ups(one)) == 1
@@ -424,6 +429,7 @@ async def test_stop_on_error_stops_the_run_and_its_retry_runs_the_rest(
         bot_settings(database_url, standin), with_workflows(app_config, strict), standin.workspace, clock
     ) as bot:
         incident = await declare(bot, "Strict")
+        clock.advance(seconds=2)  # a declare's runs start after its critical path
         await bot.runtime.scheduler.run_due()
         [failed] = await steps(bot, incident)
         assert failed["action"] == "webhook" and not failed["ok"] and heads_ups(bot) == []

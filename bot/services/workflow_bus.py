@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +32,14 @@ from bot.workflows.match import Facts, WorkflowIndex
 log = logging.getLogger(__name__)
 
 RUN = "workflow.run"
+DECLARE_GRACE = timedelta(seconds=2)
+"""A declare's runs are due this long after it: its page, channel and announcement (2–3 Slack round trips)
+go first. Due at once, 20 workflows on incident.declared took the declare → channel ready median from
+1.35× to 1.70× the 3-round-trip limit at 50 ms per Slack call (bench/declare_latency.py --workflows 20);
+2 s later, 1.41×."""
 RUN_PRIORITY = DEFAULT_PRIORITY
 """After pages and the set-up of severe incidents (a workflow's invite needs the channel), before
 reminders."""
-KICK = "incidentbot_workflow_kick"
 
 TRIGGER_OF: dict[str, str] = {
     EventKind.DECLARED.value: "incident.declared",
@@ -85,10 +89,14 @@ def labels_of(events: list[TimelineEvent]) -> dict[str, str]:
 
 
 class WorkflowBus:
-    def __init__(self, index: WorkflowIndex, now: Callable[[], datetime], kick: Callable[[], None]) -> None:
+    """Schedules runs; it does not kick the timer worker, which takes them at its next poll (within a
+    second) or with the next kick, pages and set-ups first (priority). Kicked at once, the runs of 20
+    workflows on incident.declared filled the worker's slots before the declare's page timer was added,
+    and the first page went out 300 ms later (bench/declare_latency.py --workflows 20)."""
+
+    def __init__(self, index: WorkflowIndex, now: Callable[[], datetime]) -> None:
         self.index = index
         self.now = now
-        self.kick = kick
 
     # -- the listener (bot.store.listen) ---------------------------------------------------------------
     def on_new_events(self, session: Session, rows: list[TimelineEventRow]) -> None:
@@ -98,36 +106,28 @@ class WorkflowBus:
             trigger = TRIGGER_OF.get(row.kind)
             if trigger is None or not self.index.interested(trigger):
                 continue
-            if self._emit(session.connection(), trigger, row.incident_id, row.id, row.data or {}):
-                session.info[KICK] = True
-
-    def on_commit(self, session: Session) -> None:
-        if session.info.pop(KICK, False):
-            self.kick()
+            self._emit(session.connection(), trigger, row.incident_id, row.id, row.data or {})
 
     async def emit(
         self, session: AsyncSession, trigger: str, incident_id: int, event_id: int, data: dict[str, Any]
     ) -> None:
         """For a service whose event is not a timeline kind above: the same scheduling, in its session."""
 
-        def run(sync: Session) -> None:
-            if self._emit(sync.connection(), trigger, incident_id, event_id, data):
-                sync.info[KICK] = True
-
-        await session.run_sync(run)
+        await session.run_sync(
+            lambda sync: self._emit(sync.connection(), trigger, incident_id, event_id, data)
+        )
 
     # -- scheduling ------------------------------------------------------------------------------------
     def _emit(
         self, connection: Connection, trigger: str, incident_id: int, event_id: int, data: Mapping[str, Any]
-    ) -> bool:
-        """Schedule what `trigger` starts and cancel the delays it ends; True when a run is due now."""
+    ) -> None:
+        """Schedule what `trigger` starts and cancel the delays it ends."""
         now = self.now()
         for workflow in self.index.cancelled(trigger):
             cancel_key_prefix_now(connection, later_prefix(workflow.name, incident_id), incident_id)
         facts = self._facts(connection, incident_id, trigger, data)
         if facts is None:
-            return False
-        due_now = False
+            return
         for run in self.index.scheduled(trigger, facts):
             payload: dict[str, Any] = {
                 "workflow": run.workflow.name,
@@ -135,15 +135,14 @@ class WorkflowBus:
                 "event_id": event_id,
             }
             if run.delay is None:
-                key, due = run_key(run.workflow.name, incident_id, event_id), now
+                key = run_key(run.workflow.name, incident_id, event_id)
+                due = now + DECLARE_GRACE if trigger == "incident.declared" else now
             else:
                 number = run.workflow.delays.index(run.delay)
                 key, due = later_key(run.workflow.name, incident_id, event_id, number), now + run.delay.after
                 payload["delay"] = number
             timer = NewTimer(RUN, due, payload, incident_id, key, RUN_PRIORITY)
-            if add_timer_now(connection, timer, now) and due <= now:
-                due_now = True
-        return due_now
+            add_timer_now(connection, timer, now)
 
     def _facts(
         self, connection: Connection, incident_id: int, trigger: str, data: Mapping[str, Any]
@@ -177,10 +176,9 @@ def listen_for_workflows(
     sessions: async_sessionmaker[AsyncSession],
     index: WorkflowIndex,
     now: Callable[[], datetime],
-    kick: Callable[[], None] = lambda: None,
 ) -> WorkflowBus:
     """Put the bus on these sessions: the serving bot's, and a CLI command's that changes incidents (its
-    runs are then fired by the serving bot's worker, `kick` being for a worker in this process)."""
-    bus = WorkflowBus(index, now, kick)
-    listen_timeline(sessions, bus.on_new_events, bus.on_commit)
+    runs are then fired by the serving bot's worker)."""
+    bus = WorkflowBus(index, now)
+    listen_timeline(sessions, bus.on_new_events)
     return bus

@@ -19,6 +19,7 @@ from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident, TimelineEvent
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
+from bot.services.setup import SETUP
 from bot.services.workflow_actions import Context, Result, WorkflowActions, needs_channel
 from bot.services.workflow_bus import RUN, RUN_PRIORITY, TRIGGER_OF, labels_of, listen_for_workflows
 from bot.store import IncidentStore, NewEvent
@@ -29,6 +30,8 @@ from bot.workflows.settings import Delay, WebhookAction, Workflow
 
 log = logging.getLogger(__name__)
 
+SETUP_WAIT = timedelta(seconds=1)
+"""A declare's runs also wait while its set-up is still going (a slow Slack): the critical path first."""
 CHANNEL_WAIT = timedelta(seconds=2)
 CHANNEL_PATIENCE = timedelta(minutes=10)
 """How long a run waits for the channel of a young incident (its set-up may still be creating it)."""
@@ -66,7 +69,7 @@ class Workflows:
         self.slack = slack
         self.actions = actions
         self.now = now
-        self.bus = listen_for_workflows(store.sessions, index, now, scheduler.kick)
+        self.bus = listen_for_workflows(store.sessions, index, now)
         scheduler.on(RUN, self.fire)
 
     # -- a run -----------------------------------------------------------------------------------------
@@ -77,6 +80,10 @@ class Workflows:
         if workflow is None or incident is None:
             log.warning("workflow run %s: workflow or incident gone (%s)", timer.key, payload)
             return
+        if payload.get("trigger") == "incident.declared" and await self.scheduler.store.pending(
+            incident.id, SETUP
+        ):
+            raise RetryLater(SETUP_WAIT, f"{incident.reference} is still being set up")
         timeline = await self.store.timeline(incident.id)
         event_id = int(payload["event_id"])
         number = payload.get("delay")

@@ -18,15 +18,12 @@ from sqlalchemy.orm import Session, UOWTransaction
 from bot.store.models import TimelineEventRow
 
 NewEvents = Callable[[Session, list[TimelineEventRow]], None]
-Committed = Callable[[Session], None]
 
 
-def listen_timeline(
-    sessions: async_sessionmaker[AsyncSession], on_new: NewEvents, on_commit: Committed | None = None
-) -> None:
-    """Call `on_new` with the timeline rows each flush of these sessions inserts (ids assigned), and
-    `on_commit` after each commit. Scoped to this sessionmaker (a class of its own), so two runtimes in
-    one process (tests, the sandbox) do not hear each other."""
+def listen_timeline(sessions: async_sessionmaker[AsyncSession], on_new: NewEvents) -> None:
+    """Call `on_new` with the timeline rows each flush of these sessions inserts (ids assigned). Scoped to
+    this sessionmaker (a session class of its own), so two runtimes in one process (tests, the sandbox) do
+    not hear each other."""
     base = sessions.kw.get("sync_session_class") or Session
     scoped = type("TimelineListeningSession", (base,), {})
     sessions.configure(sync_session_class=scoped)
@@ -37,5 +34,3 @@ def listen_timeline(
             on_new(session, sorted(rows, key=lambda row: row.id))
 
     event.listen(scoped, "after_flush", after_flush)
-    if on_commit is not None:
-        event.listen(scoped, "after_commit", on_commit)
