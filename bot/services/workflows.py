@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 SETUP_WAIT = timedelta(seconds=1)
 """A declare's runs also wait while its set-up is still going (a slow Slack): the critical path first."""
 CHANNEL_WAIT = timedelta(seconds=2)
+WAIT_MOST = timedelta(seconds=30)
 CHANNEL_PATIENCE = timedelta(minutes=10)
 """How long a run waits for the channel of a young incident (its set-up may still be creating it)."""
 
@@ -83,7 +84,7 @@ class Workflows:
         if payload.get("trigger") == "incident.declared" and await self.scheduler.store.pending(
             incident.id, SETUP
         ):
-            raise RetryLater(SETUP_WAIT, f"{incident.reference} is still being set up")
+            raise RetryLater(self._wait(incident, SETUP_WAIT), f"{incident.reference} is still being set up")
         timeline = await self.store.timeline(incident.id)
         event_id = int(payload["event_id"])
         number = payload.get("delay")
@@ -105,7 +106,7 @@ class Workflows:
             and incident.status != self.config.resolved_status
         )
         if channel_coming and any(needs_channel(workflow.do[i]) for i in steps if i >= start):
-            raise RetryLater(CHANNEL_WAIT, f"{incident.reference} has no channel yet")
+            raise RetryLater(self._wait(incident, CHANNEL_WAIT), f"{incident.reference} has no channel yet")
         run = str(payload.get("run") or timer.key or f"{workflow.name}:{event_id}")
         done = self._recorded(timeline, run, payload.get("retry_of"))
         for index in steps:
@@ -126,6 +127,11 @@ class Workflows:
                     return
             elif not result.ok and workflow.stop_on_error:
                 return
+
+    def _wait(self, incident: Incident, least: timedelta) -> timedelta:
+        """Asked again soon at first, then less often (a quarter of the incident's age, at most 30 s): a
+        Slack outage that holds up the channel must not turn every waiting run into a write a second."""
+        return min(WAIT_MOST, max(least, (self.now() - incident.created_at) / 4))
 
     def _still_due(
         self,
