@@ -444,3 +444,37 @@ async def test_stop_on_error_stops_the_run_and_its_retry_runs_the_rest(
             ("post", True),
         ]
         assert len(heads_ups(bot)) == 1 and len(hooks.received) == 2
+
+
+async def test_an_auto_resolve_fires_the_same_status_workflow_as_a_person(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, hooks: Receiver
+) -> None:
+    """Alertmanager's resolution moves the incident to `monitoring` (alertmanager.resolved_status): the same
+    `status.changed` event as a person's change, so the same workflow."""
+    watching = {
+        "name": "monitoring",
+        "on": "status.changed",
+        "if": {"status": "monitoring"},
+        "do": [{"webhook": {"url": hooks.url, "secret_env": "TEST_HOOK_SECRET"}}],
+    }
+    config = with_workflows(app_config, watching)
+    settings = bot_settings(database_url, standin, webhook_token=TOKEN)
+    async with running_bot(settings, config, standin.workspace) as bot:
+        by_hand = await declare(bot, "By hand")
+        await bot.runtime.incidents.set_status(by_hand.id, "monitoring", ALICE)
+        status, _ = await post(bot, notification("payments"))
+        assert status == 200
+
+        async def alert_incident() -> Incident | None:
+            found = [i for i in await bot.runtime.incidents.list_open() if i.id != by_hand.id]
+            return found[0] if found and found[0].channel_id else None
+
+        automatic = await eventually(alert_incident, timeout=WAIT)
+        status, _ = await post(bot, notification("payments", status="resolved"))
+        assert status == 200
+        received = await eventually(
+            lambda: hooks.received if len(hooks.received) == 2 else None, timeout=WAIT
+        )
+        assert sorted(r["incident"]["id"] for r in received) == sorted([by_hand.id, automatic.id])
+        assert all(r["trigger"] == "status.changed" for r in received)
+        assert (await bot.incident(automatic.id)).status == "monitoring"
