@@ -478,3 +478,28 @@ async def test_an_auto_resolve_fires_the_same_status_workflow_as_a_person(
         assert sorted(r["incident"]["id"] for r in received) == sorted([by_hand.id, automatic.id])
         assert all(r["trigger"] == "status.changed" for r in received)
         assert (await bot.incident(automatic.id)).status == "monitoring"
+
+
+async def test_an_action_that_breaks_is_recorded_and_shown_and_the_others_still_run(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, clock: Clock, hooks: Receiver
+) -> None:
+    broken = {
+        "name": "broken",
+        "on": "incident.declared",
+        "do": [
+            {"post": {"template": "no_such_template"}},  # `workflow validate` says so; the config loads
+            {"webhook": {"url": hooks.url, "secret_env": "TEST_HOOK_SECRET"}},
+        ],
+    }
+    async with running_bot(
+        bot_settings(database_url, standin), with_workflows(app_config, broken), standin.workspace, clock
+    ) as bot:
+        incident = await declare(bot, "Broken")
+        clock.advance(seconds=2)
+        await bot.runtime.scheduler.run_due()
+        recorded = await steps(bot, incident)
+        assert [(s["action"], s["ok"]) for s in recorded] == [("post", False), ("webhook", True)]
+        assert "TemplateNotFound" in recorded[0]["error"]
+        texts = [message_text(m) for m in bot.workspace.messages(incident.channel_id or "")]
+        assert any("could not post: TemplateNotFound" in t for t in texts), texts
+        assert await bot.runtime.scheduler.store.pending(incident.id, RUN) == []

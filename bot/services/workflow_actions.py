@@ -7,6 +7,7 @@ plan, action items, roles, Slack), so a workflow's page or e-mail is the same as
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -25,8 +26,11 @@ from bot.services.communication import Communication
 from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
 from bot.templating import Templates
+from bot.timers import RetryLater
 from bot.workflows import settings as spec
 from bot.workflows.webhook import deliver
+
+log = logging.getLogger(__name__)
 
 CHANNEL_ACTIONS = frozenset({"invite", "bookmark"})
 """Actions that need the incident's channel (as does `post` without a channel of its own)."""
@@ -145,6 +149,11 @@ class WorkflowActions:
             return Result(False, step.action, f"Slack said {failure.error}", retryable=False)
         except DomainError as exc:
             return Result(False, step.action, str(exc))
+        except RetryLater:
+            raise  # a rate limit: the run is asked again when it allows, its recorded steps skipped
+        except Exception as exc:  # a template or integration bug: shown with Retry, never a silent loop
+            log.exception("workflow %s: step %s (%s) failed", ctx.workflow, ctx.step, step.action)
+            return Result(False, step.action, f"{type(exc).__name__}: {exc}")
 
     # -- the actions -----------------------------------------------------------------------------------
     async def invite(self, incident: Incident, action: spec.InviteAction, ctx: Context) -> Result:
