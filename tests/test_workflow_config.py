@@ -178,3 +178,24 @@ def test_an_email_action_names_its_audience_and_not_another_template(tmp_path: P
         encoding="utf-8",
     )
     assert cli("validate", str(bad)) == 1
+
+
+def test_validate_reads_workflows_dir_and_the_config_s_own_broken_workflows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    raw["slos"] = []
+    raw["workflows"] = [{"name": "inline", "on": "incident.exploded", "do": [{"page": {"user": "U1"}}]}]
+    raw["workflows_dir"] = "flows"
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "one.yml").write_text(
+        "name: from-dir\non: incident.declared\ndo: [{assign_role: {role: wizard, user: U1}}]\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "incidentbot.yml"
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert run(["workflow", "validate", "--config", str(config)]) == 1  # not 2: the findings are the point
+    out = capsys.readouterr().out
+    assert "workflows[0]: on: unknown trigger 'incident.exploded'" in out
+    assert "one.yml: workflow from-dir: do[0].assign_role.role: unknown role 'wizard'" in out
+    assert run(["config", "check", "--config", str(config)]) == 2  # the bot would not start with them
