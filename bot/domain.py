@@ -71,6 +71,9 @@ class EventKind(enum.StrEnum):
     ARCHIVE_POSTPONED = "archive_postponed"
     """Someone clicked Keep: the archive moved to data.until."""
     CHANNEL_ARCHIVED = "channel_archived"
+    WORKFLOW_STEP = "workflow_step"
+    """One action of a workflow run (data.workflow, data.run, data.step, data.action, data.ok, data.final:
+    no retry follows, data.retry_of: the failure a Retry click repeats)."""
 
 
 AUDIENCES = ("channel", "announcements", "management")

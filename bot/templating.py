@@ -176,4 +176,8 @@ def sample_contexts(config: IncidentSettings) -> dict[str, dict[str, Any]]:
         **{key: base[key] for key in ("incident", "config", "now", "severity")},
         "service": config.services[0] if config.services else None,
     }
+    contexts["team_heads_up.md.j2"] = {
+        **{key: base[key] for key in ("incident", "config", "now", "severity")},
+        "workflow": "payments-sev1",
+    }
     return contexts

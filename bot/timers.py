@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import Connection, CursorResult, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.db import Store, insert_new
+from bot.store.db import Store, dialect_insert, insert_new
 from bot.store.models import TimerRow
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,38 @@ async def add_timer(
         created_at=now,
         priority=priority,
     )
+
+
+def add_timer_now(connection: Connection, timer: NewTimer, now: datetime) -> bool:
+    """`add_timer` for synchronous code inside a flush (`bot.store.listen`): same row, same key rule."""
+    statement = (
+        dialect_insert(connection.dialect.name)(TimerRow)
+        .values(
+            kind=timer.kind,
+            key=timer.key,
+            incident_id=timer.incident_id,
+            due_at=timer.due_at,
+            payload=timer.payload,
+            status=PENDING,
+            attempts=0,
+            created_at=now,
+            priority=timer.priority,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return connection.execute(statement).rowcount == 1
+
+
+def cancel_key_prefix_now(connection: Connection, prefix: str, incident_id: int) -> int:
+    """Cancel an incident's pending timers whose key starts with `prefix`, inside a flush."""
+    statement = (
+        update(TimerRow)
+        .where(
+            TimerRow.incident_id == incident_id, TimerRow.status == PENDING, TimerRow.key.startswith(prefix)
+        )
+        .values(status=CANCELLED)
+    )
+    return connection.execute(statement).rowcount
 
 
 class TimerStore(Store):

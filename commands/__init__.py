@@ -25,6 +25,7 @@ from commands import (
     transfer,
     update,
     welcome,
+    workflows,
 )
 from commands.deps import Deps
 
@@ -48,6 +49,7 @@ _MODULES = (
     communication,
     welcome,
     archive,
+    workflows,
     listing,
 )
 

@@ -21,6 +21,7 @@ from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService
 from bot.services.statuspage import StatusPageService
 from bot.services.welcome import Welcome
+from bot.services.workflows import Workflows
 
 
 @dataclass(frozen=True)
@@ -41,4 +42,5 @@ class Deps:
     transfers: CommandTransfer
     catchups: Catchups
     archiver: ChannelArchiver
+    workflows: Workflows
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -63,6 +63,7 @@ HELP_ORDER = (
     "runbook",
     "action",
     "actions",
+    "workflows",
     "postmortem",
     "slo",
     "maintenance",

@@ -101,7 +101,9 @@ def bot_settings(database_url: str, standin: RunningStandin, **overrides: Any) -
 
 @pytest.fixture
 def app_config() -> AppConfig:
-    return load_config(EXAMPLE_CONFIG)
+    """The example config without its example workflows, which would act in every test's incidents
+    (tests/test_workflows.py runs workflows of its own)."""
+    return load_config(EXAMPLE_CONFIG).model_copy(update={"workflows": []})
 
 
 @pytest.fixture

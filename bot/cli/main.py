@@ -109,7 +109,7 @@ async def _serve(settings: Settings, migrate: bool = False) -> int:
 
 
 def _check_config(settings: Settings, path: str | None) -> int:
-    from bot.config import ConfigError
+    from bot.config import ConfigError, config_relative
     from bot.config.checks import (
         communication_problems,
         escalation_warnings,
@@ -118,12 +118,15 @@ def _check_config(settings: Settings, path: str | None) -> int:
     )
     from bot.runbooks.model import configured_runbooks
     from bot.slo.specs import configured_slos
+    from bot.workflows.files import combined
 
     config = _config(settings, path)
     source = Path(path) if path else settings.config
     try:
         slos = configured_slos(config.slos, source)
         runbooks = configured_runbooks(config.runbooks, source)
+        folder = config_relative(source, config.workflows_dir) if config.workflows_dir else None
+        workflows = combined(config.workflows, folder)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     problems = [f"template: {p}" for p in template_problems(config)]
@@ -147,7 +150,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
         return EXIT_FAILED
     print(
         f"config ok: {source}: {len(config.severities)} severities, {len(config.roles)} roles, "
-        f"{len(config.services)} services, {len(slos)} SLOs, {len(runbooks)} runbooks"
+        f"{len(config.services)} services, {len(slos)} SLOs, {len(runbooks)} runbooks, "
+        f"{len(workflows)} workflows (`incidentbot workflow validate` checks their templates)"
     )
     return EXIT_OK
 
@@ -195,6 +199,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import sandbox as sandbox_cli
 
             return sandbox_cli.run_cli(args, settings)
+        if args.command == "workflow":
+            from bot.cli import workflow as workflow_cli
+
+            return workflow_cli.run(args, settings, Path(config_file) if config_file else settings.config)
         if args.command in ("slo", "runbook", "report", "postmortem", "statuspage"):
             from importlib import import_module
 

@@ -309,11 +309,30 @@ def _statuspage(sub: Any) -> None:
         _with_sources(command)
 
 
+def _workflow(sub: Any) -> None:
+    workflow = sub.add_parser("workflow", help="workflows: validate them, test one on a past incident")
+    commands = workflow.add_subparsers(dest="workflow_command", required=True)
+    check = commands.add_parser(
+        "validate", help="check the workflows (schema, names, templates); exit 1 on problems"
+    )
+    check.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help="a workflow file or directory (default: the config's workflows and workflows_dir)",
+    )
+    _with_sources(check, database=False)
+    test = commands.add_parser("test", help="which steps a workflow would run on a past incident")
+    test.add_argument("name", help="the workflow's name")
+    test.add_argument("--incident", required=True, help="incident number, e.g. 12 or INC-12")
+    _with_sources(test)
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
     parser.add_argument("--version", action="version", version=f"incidentbot {version}")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_serve, _sandbox, _db, _config, _slo, _runbook, _report, _postmortem, _statuspage):
+    for add in (_serve, _sandbox, _db, _config, _slo, _runbook, _report, _postmortem, _statuspage, _workflow):
         add(sub)
     return parser

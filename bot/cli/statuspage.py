@@ -24,6 +24,7 @@ from bot.services.incidents import utcnow
 from bot.services.statuspage import StatusPageService
 from bot.services.statuspage_push import PushQueue
 from bot.services.subscriber_mail import SubscriberQueue
+from bot.services.workflow_bus import configured_index, listen_for_workflows
 from bot.statuspage.model import CLI, PublicDraft
 from bot.statuspage.pages import Pages
 from bot.statuspage.site import Snapshot, export, load_state
@@ -61,6 +62,8 @@ def _service(sessions: Sessions, settings: Settings, config: AppConfig) -> Statu
     if settings.subscription_secret is not None:  # the serving bot mails the subscribers
         service.add_listener(SubscriberQueue(Scheduler(TimerStore(sessions), utcnow), utcnow))
     service.pages.subscriptions = _offers_subscriptions(settings)
+    # A change made here fires the same workflows as one made in Slack (the serving bot runs them).
+    listen_for_workflows(sessions, configured_index(config, settings.config), utcnow)
     return service
 
 

@@ -1,6 +1,6 @@
 """Configuration: the environment (secrets, URLs) and one YAML file, composed from each package's settings."""
 
-from bot.config.app import AppConfig, config_relative, load_config
+from bot.config.app import AppConfig, config_relative, load_config, load_config_aside
 from bot.config.env import Settings
 from bot.settings import (
     COMMANDER_ROLE,
@@ -33,5 +33,6 @@ __all__ = [
     "Strict",
     "config_relative",
     "load_config",
+    "load_config_aside",
     "parse_duration",
 ]

@@ -8,6 +8,7 @@ environment; domain packages receive their section.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError, model_validator
@@ -22,6 +23,8 @@ from bot.runbooks.settings import RunbooksConfig
 from bot.settings import ConfigError, IncidentSettings
 from bot.statuspage.settings import StatusPageConfig
 from bot.store.retention import RetentionConfig
+from bot.workflows.files import references
+from bot.workflows.settings import Workflow, unique_names
 
 
 class AppConfig(IncidentSettings):
@@ -38,6 +41,10 @@ class AppConfig(IncidentSettings):
     retention: RetentionConfig = RetentionConfig()
     status_page: StatusPageConfig = StatusPageConfig()
     communication: CommunicationConfig = CommunicationConfig()
+    workflows: list[Workflow] = []
+    """When this happens, if that holds, do these (issue 19); more in the files of `workflows_dir`."""
+    workflows_dir: Path | None = None
+    """A directory of workflow YAML files, relative to this file (like runbooks)."""
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:
@@ -56,6 +63,12 @@ class AppConfig(IncidentSettings):
                 role = step.notify.role if step.notify else None
                 if role and self.role(role) is None:
                     problems.append(f"oncall.escalation.{severity} step {number}: unknown role {role!r}")
+        problems += unique_names(self.workflows)
+        schedules = {s.id for s in self.oncall.schedules}
+        for workflow in self.workflows:
+            problems += references(
+                workflow, self, schedules, {n: a.template for n, a in self.communication.audiences.items()}
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -80,6 +93,20 @@ def load_config(path: Path, required: bool = False) -> AppConfig:
         if required:
             raise ConfigError(f"the config file {path} does not exist. {WHAT_TO_DO}")
         return AppConfig()
+    return _validate(path, _read(path, required))
+
+
+def load_config_aside(path: Path, section: str) -> tuple[AppConfig, Any]:
+    """The config without `section`, and that section's raw value: for a command that checks the section
+    itself and reports its problems as findings (`incidentbot workflow validate`: exit 1, not 2)."""
+    if not path.exists():
+        raise ConfigError(f"the config file {path} does not exist. {WHAT_TO_DO}")
+    raw = _read(path, required=True)
+    aside = raw.pop(section, None)
+    return _validate(path, raw), aside
+
+
+def _read(path: Path, required: bool) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
         raw = yaml.safe_load(text)
@@ -93,6 +120,10 @@ def load_config(path: Path, required: bool = False) -> AppConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
+    return raw
+
+
+def _validate(path: Path, raw: dict[str, Any]) -> AppConfig:
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:

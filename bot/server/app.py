@@ -57,6 +57,9 @@ from bot.services.statuspage_push import PushQueue, StatusPagePush
 from bot.services.subscriber_mail import SubscriberMail, SubscriberQueue
 from bot.services.subscriptions import Subscriptions
 from bot.services.welcome import Welcome
+from bot.services.workflow_actions import WorkflowActions
+from bot.services.workflow_bus import configured_index
+from bot.services.workflows import Workflows
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.specs import configured_slos
 from bot.statuspage.hosted_links import HostedLinks
@@ -98,6 +101,7 @@ class Runtime:
     housekeeping: Housekeeping
     statuspage: StatusPageService
     subscriptions: Subscriptions
+    workflows: Workflows
     subscriber_mail: SubscriberMail | None = None
     """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
@@ -296,6 +300,11 @@ async def build_runtime(
         StatusPagePush(push, hosted, links, statuspage.store, store, scheduler, slack, now)
         statuspage.add_listener(PushQueue(scheduler, now))
     subscriptions, subscriber_mail = _subscribers(settings, statuspage, store, scheduler, mailer, now)
+    workflow_actions = WorkflowActions(
+        config, incidents, slack, templates, paging, communication, actions, os.environ
+    )
+    index = configured_index(config, settings.config)
+    workflows = Workflows(config, index, store, scheduler, slack, workflow_actions, now)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
@@ -323,6 +332,7 @@ async def build_runtime(
         transfers=CommandTransfer(config, store, incidents, slack, now),
         catchups=Catchups(config, store, actions, communication, now),
         archiver=archiver,
+        workflows=workflows,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -345,6 +355,7 @@ async def build_runtime(
         statuspage=statuspage,
         subscriptions=subscriptions,
         subscriber_mail=subscriber_mail,
+        workflows=workflows,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 

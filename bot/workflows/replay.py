@@ -1,0 +1,137 @@
+"""`incidentbot workflow test NAME --incident INC-N`: which steps a workflow would run on a past incident,
+and with what, read off its timeline without running anything.
+
+The incident's severity, status and labels are replayed event by event, so each trigger is judged as the
+bot would have judged it then (not with the incident's final state).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bot.domain import EventKind, Incident, TimelineEvent
+from bot.settings import IncidentSettings
+from bot.workflows import settings as spec
+from bot.workflows.match import Facts, holds
+from bot.workflows.settings import Workflow
+
+TRIGGER_OF: dict[EventKind, str] = {
+    EventKind.DECLARED: "incident.declared",
+    EventKind.SEVERITY_CHANGED: "severity.changed",
+    EventKind.STATUS_CHANGED: "status.changed",
+    EventKind.ROLE_ASSIGNED: "role.assigned",
+    EventKind.UPDATE_POSTED: "update.posted",
+    EventKind.PAGE_ACKED: "page.acknowledged",
+    EventKind.ALERT_RECEIVED: "alert.received",
+    EventKind.ALERT_RESOLVED: "alert.resolved",
+    EventKind.RESOLVED: "incident.resolved",
+    EventKind.POSTMORTEM_PUBLISHED: "postmortem.published",
+}
+"""The same mapping as the bus's (`bot.services.workflow_bus.TRIGGER_OF`, a test keeps them equal)."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    trigger: str
+    event_id: int
+    at: datetime
+    """When it would run (a delay: the `of` event's time plus `after`)."""
+    runs: bool
+    why: str
+    steps: list[str] = field(default_factory=list)
+
+
+def _labels(event: TimelineEvent) -> dict[str, str]:
+    alert = event.data.get("alert") if isinstance(event.data.get("alert"), dict) else {}
+    labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
+    if alert.get("alertname"):
+        labels.setdefault("alertname", str(alert["alertname"]))
+    return labels
+
+
+def _apply(facts: Facts, event: TimelineEvent, config: IncidentSettings) -> Facts:
+    data = event.data
+    if event.kind == EventKind.DECLARED:
+        return replace(
+            facts,
+            severity=str(data.get("severity") or facts.severity),
+            status=str(data.get("status") or facts.status),
+            service=data.get("service", facts.service),
+            private=bool(data.get("private", facts.private)),
+        )
+    if event.kind == EventKind.SEVERITY_CHANGED and data.get("to"):
+        return replace(facts, severity=str(data["to"]))
+    if event.kind == EventKind.STATUS_CHANGED and data.get("to"):
+        return replace(facts, status=str(data["to"]))
+    if event.kind == EventKind.RESOLVED:
+        return replace(facts, status=config.resolved_status)
+    if event.kind == EventKind.REOPENED:
+        return replace(facts, status=config.initial_status)
+    if event.kind in (EventKind.ALERT_RECEIVED, EventKind.ALERT_RESOLVED):
+        return replace(facts, labels={**facts.labels, **_labels(event)})
+    return facts
+
+
+def _states(incident: Incident, events: list[TimelineEvent], config: IncidentSettings) -> list[Facts]:
+    """The facts right after each event."""
+    facts = Facts(incident.severity, incident.status, incident.service, incident.private, {})
+    states = []
+    for event in events:
+        facts = _apply(facts, event, config)
+        states.append(facts)
+    return states
+
+
+def _why_not(facts: Facts) -> str:
+    return (
+        f"conditions do not hold (severity {facts.severity}, status {facts.status}, "
+        f"service {facts.service or '-'}, private {str(facts.private).lower()})"
+    )
+
+
+def replay(
+    workflow: Workflow,
+    incident: Incident,
+    events: list[TimelineEvent],
+    config: IncidentSettings,
+    describe: Callable[[spec.Step], str],
+) -> list[Planned]:
+    """Every run the workflow would have had on this incident, in time order."""
+    states = _states(incident, events, config)
+    planned: list[Planned] = []
+    for index, event in enumerate(events):
+        trigger = TRIGGER_OF.get(event.kind)
+        if trigger is None:
+            continue
+        facts = states[index]
+        if trigger in workflow.triggers:
+            runs = holds(workflow.if_, facts)
+            steps = [describe(step) for step in workflow.do] if runs else []
+            planned.append(
+                Planned(trigger, event.id, event.occurred_at, runs, "" if runs else _why_not(facts), steps)
+            )
+        for delay in workflow.delays:
+            if delay.of != trigger:
+                continue
+            due = event.occurred_at + delay.after
+            later = [(e, s) for e, s in zip(events, states, strict=True) if e.id > event.id]
+            cancel = next(
+                (e for e, _ in later if e.occurred_at <= due and TRIGGER_OF.get(e.kind) in delay.unless), None
+            )
+            if cancel is not None:
+                why = f"cancelled by {TRIGGER_OF[cancel.kind]} at {cancel.occurred_at:%Y-%m-%d %H:%M} UTC"
+                planned.append(Planned(f"{trigger} + {_human(delay)}", event.id, due, False, why))
+                continue
+            then = next((s for e, s in reversed(later) if e.occurred_at <= due), facts)
+            runs = holds(workflow.if_, then)
+            steps = [describe(step) for step in workflow.do] if runs else []
+            why = "" if runs else _why_not(then)
+            planned.append(Planned(f"{trigger} + {_human(delay)}", event.id, due, runs, why, steps))
+    return sorted(planned, key=lambda p: (p.at, p.event_id))
+
+
+def _human(delay: spec.Delay) -> str:
+    minutes = int(delay.after.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
