@@ -503,3 +503,43 @@ async def test_an_action_that_breaks_is_recorded_and_shown_and_the_others_still_
         texts = [message_text(m) for m in bot.workspace.messages(incident.channel_id or "")]
         assert any("could not post: TemplateNotFound" in t for t in texts), texts
         assert await bot.runtime.scheduler.store.pending(incident.id, RUN) == []
+
+
+async def test_a_workflow_posts_the_runbook_and_drafts_a_status_page_update_a_person_approves(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> None:
+    """The runbook's checklist is posted (its steps keep their approvals) and the status page update is
+    only asked for: even where the bot could approve it, a person publishes."""
+    flow = {
+        "name": "sev1-first-steps",
+        "on": "incident.declared",
+        "if": {"severity": "SEV1"},
+        "do": [{"runbook": {"name": "deployment-failure"}}, {"status_page": {"status": "investigating"}}],
+    }
+    config = with_workflows(app_config, flow)
+    async with running_bot(bot_settings(database_url, standin), config, standin.workspace) as bot:
+        incident = await declare(bot, "Checkout deploy broke payments", severity={"value": "SEV1"})
+        done = await eventually(lambda: _all_of(bot, incident, 2), timeout=WAIT)
+        texts = [s["text"].removeprefix("workflow sev1-first-steps: ") for s in done]
+        assert texts == [
+            "posted runbook deployment-failure ✓",
+            "status page draft (investigating) sent for approval ✓",
+        ]
+        channel = bot.workspace.messages(incident.channel_id or "")
+        assert any("runbook_run" in str(m.blocks) or "runbook_done" in str(m.blocks) for m in channel)
+        timeline = await bot.runtime.incidents.store.timeline(incident.id)
+        kinds = [e.kind for e in timeline]
+        assert EventKind.STATUS_PAGE_REQUESTED in kinds and EventKind.STATUS_PAGE_PUBLISHED not in kinds
+        assert await eventually(
+            lambda: any(
+                "approv" in message_text(m).lower() for m in bot.workspace.messages(incident.channel_id or "")
+            ),
+            timeout=WAIT,
+        )
+
+
+def test_status_page_action_refuses_an_unknown_stage() -> None:
+    with pytest.raises(ValueError, match="unknown status 'down'"):
+        Workflow.model_validate(
+            {"name": "x", "on": "incident.declared", "do": [{"status_page": {"status": "down"}}]}
+        )

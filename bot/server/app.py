@@ -303,6 +303,7 @@ async def build_runtime(
     workflow_actions = WorkflowActions(
         config, incidents, slack, templates, paging, communication, actions, os.environ
     )
+    workflow_actions.runbooks, workflow_actions.statuspage = runbooks, statuspage
     index = configured_index(config, settings.config)
     workflows = Workflows(config, index, store, scheduler, slack, workflow_actions, now)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None

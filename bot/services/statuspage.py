@@ -219,11 +219,14 @@ class StatusPageService:
         }
         return kind, update.body, data
 
-    async def submit(self, incident_id: int, draft: PublicDraft, actor: str, key: str) -> Outcome:
-        """Publish now when `actor` may approve; otherwise ask the Incident Commander. Once per `key`."""
+    async def submit(
+        self, incident_id: int, draft: PublicDraft, actor: str, key: str, may_publish: bool = True
+    ) -> Outcome:
+        """Publish now when `actor` may approve; otherwise ask the Incident Commander. Once per `key`.
+        With `may_publish` False (a workflow's draft), a person approves it whoever asked."""
         incident = await self.incidents.require(incident_id)
         draft = self.validate(incident, draft)
-        direct = self.may_approve(incident, actor)
+        direct = may_publish and self.may_approve(incident, actor)
         kind = EventKind.STATUS_PAGE_PUBLISHED if direct else EventKind.STATUS_PAGE_REQUESTED
         update = await self.store.add(
             incident.id,

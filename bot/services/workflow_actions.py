@@ -25,6 +25,8 @@ from bot.services.actions import ActionItems
 from bot.services.communication import Communication
 from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
+from bot.services.runbooks import RunbookService
+from bot.services.statuspage import StatusPageService
 from bot.templating import Templates
 from bot.timers import RetryLater
 from bot.workflows import settings as spec
@@ -32,7 +34,7 @@ from bot.workflows.webhook import deliver
 
 log = logging.getLogger(__name__)
 
-CHANNEL_ACTIONS = frozenset({"invite", "bookmark"})
+CHANNEL_ACTIONS = frozenset({"invite", "bookmark", "runbook"})
 """Actions that need the incident's channel (as does `post` without a channel of its own)."""
 
 
@@ -124,6 +126,9 @@ class WorkflowActions:
         self.communication = communication
         self.actions = actions
         self.env = env if env is not None else os.environ
+        self.runbooks: RunbookService | None = None
+        self.statuspage: StatusPageService | None = None
+        """Set when composed (both are built after the incident service these actions use)."""
         self.handlers: dict[str, Handler] = {
             "invite": self.invite,
             "page": self.page,
@@ -133,6 +138,8 @@ class WorkflowActions:
             "bookmark": self.bookmark,
             "action_item": self.action_item,
             "webhook": self.webhook,
+            "runbook": self.runbook,
+            "status_page": self.status_page,
         }
 
     def register(self, action: str, handler: Handler) -> None:
@@ -229,6 +236,25 @@ class WorkflowActions:
         actor = await self.slack.bot_user_id()
         item = await self.actions.add(incident.id, ActionRequest(action.text, action.owner, due), actor)
         return Result(True, f"added action item #{item.id}")
+
+    async def runbook(self, incident: Incident, action: spec.RunbookAction, ctx: Context) -> Result:
+        if self.runbooks is None:
+            return Result(False, f"post runbook {action.name}", "runbooks are not set up in this process")
+        actor = await self.slack.bot_user_id()
+        await self.runbooks.post(incident.id, action.name, actor)
+        return Result(True, f"posted runbook {action.name}")
+
+    async def status_page(self, incident: Incident, action: spec.StatusPageAction, ctx: Context) -> Result:
+        if self.statuspage is None:
+            return Result(False, "draft a status page update", "the status page is not set up")
+        actor = await self.slack.bot_user_id()
+        draft = await self.statuspage.default_draft(incident, action.status)
+        key = f"workflow:{ctx.run}:{ctx.step}"
+        outcome = await self.statuspage.submit(incident.id, draft, actor, key, may_publish=False)
+        if outcome.update is None:
+            return Result(True, "status page draft already asked for")
+        asked = f"status page draft ({draft.status}) sent for approval"
+        return Result(not outcome.problems, asked, "; ".join(outcome.problems) or None)
 
     async def webhook(self, incident: Incident, action: spec.WebhookAction, ctx: Context) -> Result:
         secret = None

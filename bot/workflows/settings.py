@@ -173,6 +173,28 @@ class WebhookAction(Strict):
         return value
 
 
+class RunbookAction(Strict):
+    name: str
+    """A runbook (`runbooks:`) posted as the incident's checklist; its steps keep their approvals."""
+
+
+class StatusPageAction(Strict):
+    """A status-page update drafted from the stage's template and sent to the Incident Commander for
+    approval: a workflow never publishes by itself."""
+
+    status: str | None = None
+    """A Statuspage incident status (investigating, identified, monitoring, resolved); default: the
+    incident's own stage."""
+
+    @field_validator("status")
+    @classmethod
+    def _stage(cls, value: str | None) -> str | None:
+        stages = ("investigating", "identified", "monitoring", "resolved")
+        if value is not None and value not in stages:
+            raise ValueError(f"unknown status {value!r} ({', '.join(stages)})")
+        return value
+
+
 ACTIONS: dict[str, type[Strict]] = {
     "invite": InviteAction,
     "page": PageAction,
@@ -182,6 +204,8 @@ ACTIONS: dict[str, type[Strict]] = {
     "bookmark": BookmarkAction,
     "action_item": ActionItemAction,
     "webhook": WebhookAction,
+    "runbook": RunbookAction,
+    "status_page": StatusPageAction,
 }
 """Action name → its parameters; the extension point for new actions (the service registers a handler)."""
 
