@@ -72,6 +72,12 @@ class EventKind(enum.StrEnum):
     """Someone clicked Keep: the archive moved to data.until."""
     CHANNEL_ARCHIVED = "channel_archived"
     WORKFLOW_STEP = "workflow_step"
+    THRESHOLD_BREACHED = "threshold_breached"
+    """A rollback watch's threshold held on the wrong side (data.service, version, expr, above/below, for,
+    value): the workflows' `threshold` trigger."""
+    ROLLBACK = "rollback"
+    """A rollback watch's other steps (data.phase: armed, requested, suggested, verified, not_cleared,
+    disarmed; data.value where something was measured)."""
     """One action of a workflow run (data.workflow, data.run, data.step, data.action, data.ok, data.final:
     no retry follows, data.retry_of: the failure a Retry click repeats)."""
 

@@ -19,6 +19,7 @@ from commands import (
     postmortem,
     reminders,
     resolve,
+    rollback,
     runbooks,
     slo,
     statuspage,
@@ -50,6 +51,7 @@ _MODULES = (
     welcome,
     archive,
     workflows,
+    rollback,
     listing,
 )
 

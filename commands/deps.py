@@ -17,6 +17,7 @@ from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
+from bot.services.rollback import Rollbacks
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService
 from bot.services.statuspage import StatusPageService
@@ -43,4 +44,5 @@ class Deps:
     catchups: Catchups
     archiver: ChannelArchiver
     workflows: Workflows
+    rollbacks: Rollbacks
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

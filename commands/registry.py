@@ -64,6 +64,7 @@ HELP_ORDER = (
     "action",
     "actions",
     "workflows",
+    "rollback-watch",
     "postmortem",
     "slo",
     "maintenance",

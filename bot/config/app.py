@@ -24,6 +24,7 @@ from bot.settings import ConfigError, IncidentSettings
 from bot.statuspage.settings import StatusPageConfig
 from bot.store.retention import RetentionConfig
 from bot.workflows.files import references
+from bot.workflows.rollback import RollbackConfig
 from bot.workflows.settings import Workflow, unique_names
 
 
@@ -45,6 +46,8 @@ class AppConfig(IncidentSettings):
     """When this happens, if that holds, do these (issue 19); more in the files of `workflows_dir`."""
     workflows_dir: Path | None = None
     """A directory of workflow YAML files, relative to this file (like runbooks)."""
+    rollback: RollbackConfig = RollbackConfig()
+    """Deploy watches that roll back on a breached threshold (issue 19, automatic rollback)."""
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:
@@ -65,6 +68,7 @@ class AppConfig(IncidentSettings):
                     problems.append(f"oncall.escalation.{severity} step {number}: unknown role {role!r}")
         problems += unique_names(self.workflows)
         schedules = {s.id for s in self.oncall.schedules}
+        problems += self.rollback.problems(severities, [s.id for s in self.services], sorted(schedules), None)
         for workflow in self.workflows:
             problems += references(
                 workflow, self, schedules, {n: a.template for n, a in self.communication.audiences.items()}

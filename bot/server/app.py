@@ -50,6 +50,7 @@ from bot.services.incidents import IncidentService, utcnow
 from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
+from bot.services.rollback import Rollbacks
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService, SLOSnapshots
 from bot.services.statuspage import StatusPageService
@@ -102,6 +103,7 @@ class Runtime:
     statuspage: StatusPageService
     subscriptions: Subscriptions
     workflows: Workflows
+    rollbacks: Rollbacks
     subscriber_mail: SubscriberMail | None = None
     """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
@@ -306,6 +308,8 @@ async def build_runtime(
     workflow_actions.runbooks, workflow_actions.statuspage = runbooks, statuspage
     index = configured_index(config, settings.config)
     workflows = Workflows(config, index, store, scheduler, slack, workflow_actions, now)
+    rollbacks = Rollbacks(config, incidents, runbooks, paging, scheduler, slack, prometheus, now)
+    workflow_actions.register("rollback", rollbacks.action)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
@@ -334,6 +338,7 @@ async def build_runtime(
         catchups=Catchups(config, store, actions, communication, now),
         archiver=archiver,
         workflows=workflows,
+        rollbacks=rollbacks,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -357,6 +362,7 @@ async def build_runtime(
         subscriptions=subscriptions,
         subscriber_mail=subscriber_mail,
         workflows=workflows,
+        rollbacks=rollbacks,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 

@@ -154,15 +154,22 @@ class RunbookService:
 
     # -- running ---------------------------------------------------------------------------------------
     async def request_run(
-        self, run_id: int, step_id: str, actor: str, given: dict[str, str], seen_runs: int | None = None
+        self,
+        run_id: int,
+        step_id: str,
+        actor: str,
+        given: dict[str, str],
+        seen_runs: int | None = None,
+        self_approve: bool = True,
     ) -> str:
-        """Run the step now, or ask for approval when it is dangerous and `actor` may not approve."""
+        """Run the step now, or ask for approval when it is dangerous and `actor` may not approve (or,
+        `self_approve=False`, the bot acting on its own: a person approves what it asks for)."""
         incident, run, runbook, step = await self.locate(run_id, step_id)
         if step.kind == "manual":
             raise DomainError(f"*{step.title}* is done by a person: press Done when it is.")
         await self.check_member(incident, actor)
         params = resolve_params(step, given)
-        if step.dangerous and not self.may_approve(incident, actor):
+        if step.dangerous and not (self_approve and self.may_approve(incident, actor)):
             if not await self.store.await_approval(run.id, step.id, actor, params):
                 raise DomainError(f"*{step.title}* is already running or waiting for approval.")
             shown = preview(step, params)

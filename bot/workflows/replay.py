@@ -28,6 +28,7 @@ TRIGGER_OF: dict[EventKind, str] = {
     EventKind.ALERT_RESOLVED: "alert.resolved",
     EventKind.RESOLVED: "incident.resolved",
     EventKind.POSTMORTEM_PUBLISHED: "postmortem.published",
+    EventKind.THRESHOLD_BREACHED: "threshold",
 }
 """The same mapping as the bus's (`bot.services.workflow_bus.TRIGGER_OF`, a test keeps them equal)."""
 

@@ -27,6 +27,7 @@ TRIGGERS: tuple[str, ...] = (
     "alert.resolved",
     "incident.resolved",
     "postmortem.published",
+    "threshold",
 )
 """The events a workflow can start on; each is a timeline event kind (see `bot.services.workflow_bus`)."""
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
@@ -195,6 +196,14 @@ class StatusPageAction(Strict):
         return value
 
 
+class RollbackAction(Strict):
+    """Roll the incident's service back now, under the `rollback:` section's approval policy (its
+    runbook step, SEV1 automatic, SEV2 on the IC's approval, otherwise a suggestion)."""
+
+    previous: str | None = None
+    """The version to roll back to, given to the step's `version_param`."""
+
+
 ACTIONS: dict[str, type[Strict]] = {
     "invite": InviteAction,
     "page": PageAction,
@@ -206,6 +215,7 @@ ACTIONS: dict[str, type[Strict]] = {
     "webhook": WebhookAction,
     "runbook": RunbookAction,
     "status_page": StatusPageAction,
+    "rollback": RollbackAction,
 }
 """Action name → its parameters; the extension point for new actions (the service registers a handler)."""
 

@@ -1,0 +1,195 @@
+"""Automatic rollback (issue 19) on the real Prometheus with the synthetic checkout series
+(tests/slo_data.py: about 4 % errors in the last hour before `prometheus.at`), a hand-moved clock and the
+example config's `rollback.services.checkout` (5xx ratio above 2 % for 5 min, runbook deployment-failure,
+step rollback-to-revision, SEV1, verify within 10 min, on-call `primary`).
+
+Armed 70 minutes before the end, the watch breaches 50–55 minutes before it (tests/test_threshold.py), once;
+the incident is declared with the measured value on the timeline, the SEV1 rollback step is requested
+(and, being dangerous, waits for an approver), and as the error rate stays high, the verification pages
+the on-call. A restart between evaluations continues the chain; a window that ends first disarms the watch.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.communication.settings import CommunicationConfig
+from bot.config import AppConfig
+from bot.domain import EventKind, Incident
+from bot.services.rollback import EVALUATE, VERIFY
+from bot.standin import RunningStandin, eventually
+from bot.standin.state import message_text
+from bot.workflows.settings import Workflow
+from tests.fixtures_bot import ALICE, GENERAL, BotUnderTest, Clock, bot_settings, running_bot
+from tests.fixtures_prometheus import RunningPrometheus
+from tests.test_lifecycle import declare
+
+WAIT = 15.0
+
+
+def quiet(config: AppConfig, **rollback: Any) -> AppConfig:
+    """No escalation policy nor communication plan: the pages and timers seen here are the watch's."""
+    return config.model_copy(
+        update={
+            "oncall": config.oncall.model_copy(update={"escalation": {}}),
+            "communication": CommunicationConfig(),
+            "rollback": config.rollback.model_copy(update=rollback),
+        }
+    )
+
+
+async def step(bot: BotUnderTest, clock: Clock, until: Any, most: int = 200) -> int:
+    """Move the clock by 30 s and fire what is due, until `until()` holds; the number of steps taken."""
+    for n in range(most):
+        if await until():
+            return n
+        clock.advance(seconds=30)
+        await bot.runtime.scheduler.run_due()
+    raise AssertionError("never happened")
+
+
+async def events(bot: BotUnderTest, incident: Incident, *kinds: EventKind) -> list[Any]:
+    return [e for e in await bot.runtime.incidents.store.timeline(incident.id) if e.kind in kinds]
+
+
+async def test_a_breach_declares_rolls_back_and_verification_pages_the_on_call_across_a_restart(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, prometheus: RunningPrometheus
+) -> None:
+    threshold_workflow = {
+        "name": "on-threshold",
+        "on": "threshold",
+        "do": [{"action_item": {"text": "Find out why the deploy broke"}}],
+    }
+    config = quiet(app_config).model_copy(update={"workflows": [Workflow.model_validate(threshold_workflow)]})
+    settings = bot_settings(database_url, standin, prometheus_url=prometheus.url)
+    start = prometheus.at - timedelta(minutes=70)
+    clock = Clock(start)
+    async with running_bot(settings, config, standin.workspace, clock) as first:
+        said = await first.runtime.rollbacks.arm("checkout", "v42", "41", ALICE)
+        assert "Rollback watch armed" in said
+        assert "already watched" in await first.runtime.rollbacks.arm("checkout", "v42", "41", ALICE)
+        await first.runtime.scheduler.run_due()
+        clock.advance(minutes=5)  # the process is down for 5 minutes: the evaluation due is late, not lost
+    async with running_bot(settings, config, standin.workspace, clock) as bot:
+        await bot.runtime.scheduler.run_due()
+
+        async def open_incidents() -> list[Incident]:
+            return await bot.runtime.incidents.list_open()
+
+        await step(bot, clock, open_incidents)
+        [incident] = await bot.runtime.incidents.list_open()
+        breached_at = clock.at
+        assert prometheus.at - timedelta(minutes=55) <= breached_at <= prometheus.at - timedelta(minutes=50)
+        assert incident.severity == "SEV1" and incident.service == "checkout"
+        [breach] = await events(bot, incident, EventKind.THRESHOLD_BREACHED)
+        assert breach.data["above"] == 0.02 and breach.data["value"] > 0.02
+        assert f"measured {breach.data['value']:.4g}" in breach.text
+        # SEV1: the rollback step is requested with the previous version; it is dangerous, so it waits
+        [asked] = await events(bot, incident, EventKind.RUNBOOK_STEP_APPROVAL)
+        assert asked.data["step"] == "rollback-to-revision"
+        assert asked.data["params"] == {"deployment": "checkout", "namespace": "prod", "revision": "41"}
+        [requested] = [
+            e for e in await events(bot, incident, EventKind.ROLLBACK) if e.data["phase"] == "requested"
+        ]
+        assert "approval for dangerous steps still applies" in requested.text
+        channel = incident.channel_id or ""
+        texts = [message_text(m) for m in bot.workspace.messages(channel)]
+        assert any("Threshold breached after checkout v42" in t for t in texts)
+        assert any("Automatic rollback (SEV1)" in t for t in texts)
+        # the `threshold` trigger ran its workflow
+        await bot.runtime.scheduler.run_due()
+        steps = await eventually(lambda: _steps(bot, incident), timeout=WAIT)
+        assert steps[0]["ok"] is True
+        # no further evaluation: the chain stopped, the verification waits verify_within
+        assert await bot.runtime.scheduler.store.pending(None, EVALUATE) == []
+        [verify] = await bot.runtime.scheduler.store.pending(incident.id, VERIFY)
+        assert verify.due_at == breached_at + timedelta(minutes=10)
+
+        async def not_cleared() -> list[Any]:
+            return [
+                e for e in await events(bot, incident, EventKind.ROLLBACK) if e.data["phase"] == "not_cleared"
+            ]
+
+        await step(bot, clock, not_cleared)
+        [failed] = await not_cleared()
+        assert failed.data["value"] > 0.02 and "paged <@" in failed.text
+        [page] = await events(bot, incident, EventKind.PAGE_SENT)
+        assert "did not clear its threshold" in page.data["reason"]
+        texts = [message_text(m) for m in bot.workspace.messages(channel)]
+        assert any("Threshold not cleared after the rollback" in t for t in texts)
+        # once: nothing more happens, and one incident
+        for _ in range(4):
+            clock.advance(minutes=1)
+            await bot.runtime.scheduler.run_due()
+        assert len(await events(bot, incident, EventKind.THRESHOLD_BREACHED, EventKind.PAGE_SENT)) == 2
+        assert len(await bot.runtime.incidents.list_open()) == 1
+
+
+async def _steps(bot: BotUnderTest, incident: Incident) -> list[dict[str, Any]] | None:
+    found = [e.data for e in await events(bot, incident, EventKind.WORKFLOW_STEP)]
+    return found or None
+
+
+async def test_a_watch_whose_window_ends_first_disarms_without_an_incident(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, prometheus: RunningPrometheus
+) -> None:
+    config = quiet(app_config, window=timedelta(minutes=10))
+    settings = bot_settings(database_url, standin, prometheus_url=prometheus.url)
+    clock = Clock(prometheus.at - timedelta(minutes=70))
+    async with running_bot(settings, config, standin.workspace, clock) as bot:
+        attached = await declare(bot, "Deploy of checkout v43")
+        await bot.runtime.rollbacks.arm("checkout", "v43", "42", ALICE, attached.id)
+        await bot.runtime.scheduler.run_due()
+
+        async def disarmed() -> list[Any]:
+            return [
+                e for e in await events(bot, attached, EventKind.ROLLBACK) if e.data["phase"] == "disarmed"
+            ]
+
+        taken = await step(bot, clock, disarmed)
+        assert 19 <= taken <= 21  # 10 minutes of 30 s evaluations
+        assert await bot.runtime.scheduler.store.pending(None, EVALUATE) == []
+        assert await events(bot, attached, EventKind.THRESHOLD_BREACHED) == []
+        assert [i.id for i in await bot.runtime.incidents.list_open()] == [attached.id]
+        texts = [message_text(m) for m in bot.workspace.messages(attached.channel_id or "")]
+        assert any("rollback watch on checkout v43 disarmed" in t for t in texts)
+
+
+async def _watching(bot: BotUnderTest, incident_id: int | None) -> list[Any] | None:
+    pending = await bot.runtime.scheduler.store.pending(incident_id, EVALUATE)
+    return [t for t in pending if t.incident_id == incident_id] or None
+
+
+async def test_rollback_watch_slash_command(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, prometheus: RunningPrometheus
+) -> None:
+    settings = bot_settings(database_url, standin, prometheus_url=prometheus.url)
+    clock = Clock(prometheus.at - timedelta(minutes=70))
+    async with running_bot(settings, quiet(app_config), standin.workspace, clock) as bot:
+
+        async def answer(channel: str, text: str) -> str:
+            before = len(bot.workspace.ephemerals.get((channel, ALICE)) or [])
+            response = await bot.driver.slash(ALICE, channel, text)
+            assert response.status == 200
+            shown = await eventually(
+                lambda: (bot.workspace.ephemerals.get((channel, ALICE)) or [])[before:] or None, timeout=WAIT
+            )
+            return str(shown[-1].text)
+
+        assert "Usage: `/incident rollback-watch" in await answer(GENERAL, "rollback-watch checkout")
+        assert "No rollback watch for service 'payments'" in await answer(
+            GENERAL, "rollback-watch payments v1 v0"
+        )
+        assert "Give the previous version too" in await answer(GENERAL, "rollback-watch checkout v42")
+        assert "Rollback watch armed" in await answer(GENERAL, "rollback-watch checkout v42 41")
+        # the first evaluation is due at once (the running worker may already have taken it)
+        [timer] = await eventually(lambda: _watching(bot, None), timeout=WAIT)
+        assert (timer.key or "").startswith("rollback:checkout:v42:") and timer.incident_id is None
+        incident = await declare(bot, "Deploy of checkout v44")
+        channel = incident.channel_id or ""
+        assert "Rollback watch armed" in await answer(channel, "rollback-watch checkout v44 43")
+        [attached] = await eventually(lambda: _watching(bot, incident.id), timeout=WAIT)
+        assert attached.payload["previous"] == "43"
+        [armed] = await events(bot, incident, EventKind.ROLLBACK)
+        assert armed.data["phase"] == "armed" and armed.actor == ALICE
