@@ -193,3 +193,65 @@ async def test_rollback_watch_slash_command(
         assert attached.payload["previous"] == "43"
         [armed] = await events(bot, incident, EventKind.ROLLBACK)
         assert armed.data["phase"] == "armed" and armed.actor == ALICE
+
+
+async def test_a_sev2_breach_asks_the_ic_and_a_rollback_that_clears_is_verified(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, prometheus: RunningPrometheus
+) -> None:
+    """The 6 h–5 h burst (0.5–1 %) on a 0.3 % threshold held 10 minutes: SEV2 posts the runbook and asks
+    the Incident Commander; the burst is over 75 minutes later, so the verification finds it cleared."""
+    checkout = app_config.rollback.services["checkout"]
+    threshold = checkout.thresholds[0].model_copy(
+        update={"above": 0.003, "hold": timedelta(minutes=10), "every": timedelta(minutes=1)}
+    )
+    watch = checkout.model_copy(
+        update={"thresholds": [threshold], "severity": "SEV2", "verify_within": timedelta(minutes=75)}
+    )
+    config = quiet(app_config, window=timedelta(hours=1), services={"checkout": watch})
+    settings = bot_settings(database_url, standin, prometheus_url=prometheus.url)
+    clock = Clock(prometheus.at - timedelta(hours=6, minutes=15))
+    async with running_bot(settings, config, standin.workspace, clock) as bot:
+        await bot.runtime.rollbacks.arm("checkout", "v40", "39", ALICE)
+        await bot.runtime.scheduler.run_due()
+
+        async def open_incidents() -> list[Incident]:
+            return await bot.runtime.incidents.list_open()
+
+        await step(bot, clock, open_incidents, most=400)
+        [incident] = await bot.runtime.incidents.list_open()
+        assert incident.severity == "SEV2"
+        [breach] = await events(bot, incident, EventKind.THRESHOLD_BREACHED)
+        assert 0.003 < breach.data["value"] < 0.02
+        [asked] = [e for e in await events(bot, incident, EventKind.ROLLBACK) if e.data["phase"] == "asked"]
+        assert "please run `rollback-to-revision`" in asked.text and "revision=39" in asked.text
+        assert len(await events(bot, incident, EventKind.RUNBOOK_POSTED)) == 1
+        assert await events(bot, incident, EventKind.RUNBOOK_STEP_APPROVAL, EventKind.RUNBOOK_STEP_RUN) == []
+
+        async def verified() -> list[Any]:
+            return [
+                e for e in await events(bot, incident, EventKind.ROLLBACK) if e.data["phase"] == "verified"
+            ]
+
+        await step(bot, clock, verified, most=400)
+        [done] = await verified()
+        assert done.data["value"] <= 0.003
+        assert await events(bot, incident, EventKind.PAGE_SENT) == []
+        texts = [message_text(m) for m in bot.workspace.messages(incident.channel_id or "")]
+        assert any("Rollback verified" in t for t in texts)
+
+
+def test_rollback_config_references_and_the_rollback_action_are_checked(app_config: AppConfig) -> None:
+    section = app_config.rollback
+    steps = {"deployment-failure": {"rollback-to-revision": ["deployment", "namespace", "revision"]}}
+    assert section.problems(["SEV1", "SEV2"], ["checkout"], ["primary"], steps) == []
+    found = section.problems(["SEV1", "SEV2"], ["payments"], ["secondary"], {"database-down": {}})
+    assert any("unknown service 'checkout'" in p for p in found)
+    assert any("unknown schedule 'primary'" in p for p in found)
+    assert any("unknown runbook 'deployment-failure'" in p for p in found)
+    renamed = {"deployment-failure": {"rollback-to-revision": ["deployment", "namespace", "rev"]}}
+    [wrong] = section.problems(["SEV1", "SEV2"], ["checkout"], ["primary"], renamed)
+    assert "no parameter 'revision'" in wrong
+    workflow = Workflow.model_validate(
+        {"name": "rb", "on": "threshold", "do": [{"rollback": {"previous": "41"}}]}
+    )
+    assert workflow.do[0].describe() == "rollback(previous=41)"

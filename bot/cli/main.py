@@ -142,6 +142,9 @@ def _check_config(settings: Settings, path: str | None) -> int:
             "status_page.atlassian: INCIDENTBOT_STATUSPAGE_API_KEY is not set, so nothing can be pushed"
         )
     problems += communication_problems(config)
+    steps = {r.name: {s.id: list(s.params) for _, s in r.steps()} for r in runbooks.values()}
+    services, schedules = [s.id for s in config.services], [s.id for s in config.oncall.schedules]
+    problems += config.rollback.problems([s.id for s in config.severities], services, schedules, steps)
     for warning in [*escalation_warnings(config), *mail_warnings(settings, config)]:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:

@@ -48,9 +48,14 @@ class RollbackConfig(Strict):
     services: dict[str, ServiceRollback] = {}
 
     def problems(
-        self, severities: list[str], services: list[str], schedules: list[str], runbooks: list[str] | None
+        self,
+        severities: list[str],
+        services: list[str],
+        schedules: list[str],
+        runbooks: dict[str, dict[str, list[str]]] | None,
     ) -> list[str]:
-        """References to things that do not exist (a typo would only show at the first breach)."""
+        """References to things that do not exist (a typo would only show at the first breach).
+        `runbooks`: name → step id → its parameters, when loaded (`config check`)."""
         found = []
         for severity in [*self.automatic, *self.on_approval]:
             if severity not in severities:
@@ -63,6 +68,23 @@ class RollbackConfig(Strict):
                 found.append(f"{where}.severity: unknown severity {watch.severity!r}")
             if watch.oncall is not None and watch.oncall not in schedules:
                 found.append(f"{where}.oncall: unknown schedule {watch.oncall!r}")
-            if runbooks is not None and watch.runbook not in runbooks:
-                found.append(f"{where}.runbook: unknown runbook {watch.runbook!r}")
+            if runbooks is not None:
+                found += _runbook_problems(where, watch, runbooks)
         return found
+
+
+def _runbook_problems(
+    where: str, watch: ServiceRollback, runbooks: dict[str, dict[str, list[str]]]
+) -> list[str]:
+    steps = runbooks.get(watch.runbook)
+    if steps is None:
+        return [f"{where}.runbook: unknown runbook {watch.runbook!r}"]
+    params = steps.get(watch.step)
+    if params is None:
+        return [f"{where}.step: runbook {watch.runbook} has no step {watch.step!r}"]
+    given = [*watch.params, *([watch.version_param] if watch.version_param else [])]
+    return [
+        f"{where}: step {watch.step} has no parameter {name!r} ({', '.join(params) or 'none'})"
+        for name in given
+        if name not in params
+    ]
