@@ -11,17 +11,24 @@ the on-call. A restart between evaluations continues the chain; a window that en
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.cli.main import run as cli
 from bot.communication.settings import CommunicationConfig
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident
 from bot.services.rollback import EVALUATE, VERIFY
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
+from bot.store import db
+from bot.timers import TimerStore
 from bot.workflows.settings import Workflow
-from tests.fixtures_bot import ALICE, GENERAL, BotUnderTest, Clock, bot_settings, running_bot
+from tests.fixtures_bot import ALICE, EXAMPLE_CONFIG, GENERAL, BotUnderTest, Clock, bot_settings, running_bot
 from tests.fixtures_prometheus import RunningPrometheus
 from tests.test_lifecycle import declare
 
@@ -255,3 +262,37 @@ def test_rollback_config_references_and_the_rollback_action_are_checked(app_conf
         {"name": "rb", "on": "threshold", "do": [{"rollback": {"previous": "41"}}]}
     )
     assert workflow.do[0].describe() == "rollback(previous=41)"
+
+
+def test_the_cli_arms_a_watch_once_for_the_serving_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INCIDENTBOT_CONFIG", str(EXAMPLE_CONFIG))
+    monkeypatch.delenv("INCIDENTBOT_PROMETHEUS_URL", raising=False)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    sources = ["--database-url", url]
+    assert cli(["db", "upgrade", *sources]) == 0
+    assert cli(["rollback-watch", "checkout", "v42", "41", *sources]) == 2
+    assert "Prometheus is not configured" in capsys.readouterr().err
+    monkeypatch.setenv("INCIDENTBOT_PROMETHEUS_URL", "http://127.0.0.1:9")
+    assert cli(["rollback-watch", "payments", "v1", "v0", *sources]) == 2
+    assert "No rollback watch for service 'payments'" in capsys.readouterr().err
+    assert cli(["rollback-watch", "checkout", "v42", "41", "--incident", "INC-7", *sources]) == 2
+    assert "there is no incident INC-7" in capsys.readouterr().err
+    assert cli(["rollback-watch", "checkout", "v42", "41", *sources]) == 0
+    assert (
+        "Rollback watch armed: watching checkout v42 for 30 min (rollback to 41)" in capsys.readouterr().out
+    )
+    assert cli(["rollback-watch", "checkout", "v42", "41", *sources]) == 1
+    assert "checkout v42 is already watched" in capsys.readouterr().out
+
+    async def pending() -> list[Any]:
+        engine = db.make_engine(url)
+        try:
+            return await TimerStore(db.make_sessionmaker(engine)).pending(None, EVALUATE)
+        finally:
+            await engine.dispose()
+
+    [timer] = asyncio.run(pending())
+    assert timer.key == "rollback:checkout:v42:0" and timer.payload["previous"] == "41"

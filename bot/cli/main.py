@@ -206,6 +206,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import workflow as workflow_cli
 
             return workflow_cli.run(args, settings, Path(config_file) if config_file else settings.config)
+        if args.command == "rollback-watch":
+            from bot.cli import rollback as rollback_cli
+
+            return rollback_cli.run(args, settings, _config(settings, config_file))
         if args.command in ("slo", "runbook", "report", "postmortem", "statuspage"):
             from importlib import import_module
 

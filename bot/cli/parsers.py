@@ -328,11 +328,36 @@ def _workflow(sub: Any) -> None:
     _with_sources(test)
 
 
+def _rollback_watch(sub: Any) -> None:
+    watch = sub.add_parser(
+        "rollback-watch",
+        help="watch a deploy's thresholds and roll it back on a breach (the serving bot evaluates)",
+    )
+    watch.add_argument("service", help="a service of the config's rollback.services")
+    watch.add_argument("version", help="the version just deployed")
+    watch.add_argument("previous", nargs="?", help="the version to roll back to")
+    watch.add_argument("--incident", help="attach an open incident (12 or INC-12): a breach joins it")
+    watch.add_argument("--actor", default="cli", help="who armed it, for the log and timeline")
+    _with_sources(watch)
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
     parser.add_argument("--version", action="version", version=f"incidentbot {version}")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default from env)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_serve, _sandbox, _db, _config, _slo, _runbook, _report, _postmortem, _statuspage, _workflow):
+    for add in (
+        _serve,
+        _sandbox,
+        _db,
+        _config,
+        _slo,
+        _runbook,
+        _report,
+        _postmortem,
+        _statuspage,
+        _workflow,
+        _rollback_watch,
+    ):
         add(sub)
     return parser

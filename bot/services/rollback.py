@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +29,8 @@ from bot.services.runbooks import RunbookService
 from bot.services.workflow_actions import Context, Result
 from bot.slo.prometheus import PrometheusClient
 from bot.slo.threshold import BREACHED, Threshold, ThresholdState, observe
-from bot.store import NewEvent
-from bot.timers import Scheduler, Timer
+from bot.store import IncidentStore, NewEvent
+from bot.timers import Scheduler, Timer, TimerStore
 from bot.workflows.rollback import ServiceRollback
 from bot.workflows.settings import RollbackAction
 
@@ -64,6 +65,66 @@ def _state_out(state: ThresholdState) -> dict[str, Any]:
 def _state_in(data: dict[str, Any]) -> ThresholdState:
     since = datetime.fromisoformat(data["since"]) if data.get("since") else None
     return ThresholdState(bool(data.get("breached")), since, data.get("last_value"))
+
+
+@dataclass(frozen=True)
+class Arming:
+    """What arming needs: a timer and maybe a timeline event, so the CLI arms without a running bot (the
+    serving bot's worker then evaluates)."""
+
+    timers: TimerStore
+    store: IncidentStore
+    now: datetime
+    prometheus: bool
+    """Whether the bot has a Prometheus to ask (a watch without one would never see anything)."""
+
+
+async def arm_watch(
+    config: AppConfig,
+    arming: Arming,
+    service: str,
+    version: str,
+    previous: str | None,
+    actor: str,
+    incident_id: int | None = None,
+) -> str:
+    """Schedule the watch's first evaluation (keyed: a second arm of the same version adds nothing)."""
+    watch = config.rollback.services.get(service)
+    if watch is None:
+        known = ", ".join(f"`{s}`" for s in sorted(config.rollback.services)) or "none is configured"
+        raise DomainError(f"No rollback watch for service {service!r} (`rollback.services`: {known}).")
+    version, previous = version.strip(), (previous or "").strip() or None
+    if not version:
+        raise DomainError("Give the version that was deployed.")
+    if not arming.prometheus:
+        raise DomainError("Prometheus is not configured (INCIDENTBOT_PROMETHEUS_URL): nothing to watch.")
+    if watch.version_param and previous is None:
+        raise DomainError(f"Give the previous version too: the rollback step needs `{watch.version_param}`.")
+    now = arming.now
+    payload = {
+        "service": service,
+        "version": version,
+        "previous": previous,
+        "actor": actor,
+        "incident_id": incident_id,
+        "armed_at": now.isoformat(),
+        "step": 0,
+        "states": [_state_out(ThresholdState()) for _ in watch.thresholds],
+    }
+    key = watch_key(service, version)
+    if not await arming.timers.schedule(EVALUATE, now, now, payload, incident_id=incident_id, key=f"{key}:0"):
+        return f"`{service}` {version} is already watched."
+    window = config.rollback.window
+    text = f"watching {service} {version} for {_minutes(window.total_seconds())}" + (
+        f" (rollback to {previous})" if previous else ""
+    )
+    log.info("rollback: %s, armed by %s", text, actor)
+    if incident_id is not None:
+        data = {"phase": "armed", "service": service, "version": version, "previous": previous}
+        event = NewEvent(EventKind.ROLLBACK, actor, text, data)
+        await arming.store.append(incident_id, event, now, f"{key}:armed")
+    thresholds = "; ".join(describe(t) for t in watch.thresholds)
+    return f":eyes: Rollback watch armed: {text}, every evaluation against {thresholds}."
 
 
 class Rollbacks:
@@ -104,40 +165,17 @@ class Rollbacks:
     ) -> str:
         """Start watching `service` at `version` for the configured window; the first evaluation is due
         at once. Callable from Slack, the CLI, or a future `deploy.recorded` trigger."""
-        watch = self.watch(service)
-        version, previous = version.strip(), (previous or "").strip() or None
-        if not version:
-            raise DomainError("Give the version that was deployed.")
-        if self.prometheus is None:
-            raise DomainError("Prometheus is not configured (INCIDENTBOT_PROMETHEUS_URL): nothing to watch.")
-        if watch.version_param and previous is None:
-            raise DomainError(
-                f"Give the previous version too: the rollback step needs `{watch.version_param}`."
-            )
-        now = self.now()
-        payload = {
-            "service": service,
-            "version": version,
-            "previous": previous,
-            "actor": actor,
-            "incident_id": incident_id,
-            "armed_at": now.isoformat(),
-            "step": 0,
-            "states": [_state_out(ThresholdState()) for _ in watch.thresholds],
-        }
-        key = watch_key(service, version)
-        if not await self.scheduler.schedule(EVALUATE, now, payload, incident_id=incident_id, key=f"{key}:0"):
-            return f"`{service}` {version} is already watched."
-        window = self.config.rollback.window
-        text = f"watching {service} {version} for {_minutes(window.total_seconds())}" + (
-            f" (rollback to {previous})" if previous else ""
+        said = await arm_watch(
+            self.config,
+            Arming(self.scheduler.store, self.incidents.store, self.now(), self.prometheus is not None),
+            service,
+            version,
+            previous,
+            actor,
+            incident_id,
         )
-        log.info("rollback: %s, armed by %s", text, actor)
-        if incident_id is not None:
-            data = {"phase": "armed", "service": service, "version": version, "previous": previous}
-            await self._event(incident_id, EventKind.ROLLBACK, actor, text, data, f"{key}:armed")
-        thresholds = "; ".join(describe(t) for t in watch.thresholds)
-        return f":eyes: Rollback watch armed: {text}, every evaluation against {thresholds}."
+        self.scheduler.kick()
+        return said
 
     # -- evaluating ------------------------------------------------------------------------------------
     async def _measure(self, promql: str, at: datetime) -> float | None:
