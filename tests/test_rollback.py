@@ -12,7 +12,7 @@ the on-call. A restart between evaluations continues the chain; a window that en
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from tests.fixtures_prometheus import RunningPrometheus
 from tests.test_lifecycle import declare
 
 WAIT = 15.0
+T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 def quiet(config: AppConfig, **rollback: Any) -> AppConfig:
@@ -296,3 +297,23 @@ def test_the_cli_arms_a_watch_once_for_the_serving_bot(
 
     [timer] = asyncio.run(pending())
     assert timer.key == "rollback:checkout:v42:0" and timer.payload["previous"] == "41"
+
+
+async def test_the_rollback_workflow_action_applies_the_policy_to_the_incidents_service(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> None:
+    """A SEV2 checkout incident with a workflow `rollback: {previous: "41"}`: the runbook is posted and the
+    Incident Commander asked to run the step, recorded as the workflow's step."""
+    workflow = {"name": "roll-back", "on": "incident.declared", "if": {"service": "checkout"}}
+    workflow["do"] = [{"rollback": {"previous": "41"}}]
+    config = quiet(app_config).model_copy(update={"workflows": [Workflow.model_validate(workflow)]})
+    clock = Clock(T0)
+    async with running_bot(bot_settings(database_url, standin), config, standin.workspace, clock) as bot:
+        incident = await declare(bot, "Checkout errors after v42")
+        clock.advance(seconds=5)
+        await bot.runtime.scheduler.run_due()
+        [ran] = await eventually(lambda: _steps(bot, incident), timeout=WAIT)
+        assert ran["ok"] is True and ran["action"] == "rollback"
+        [asked] = [e for e in await events(bot, incident, EventKind.ROLLBACK) if e.data["phase"] == "asked"]
+        assert f"<@{ALICE}>" in asked.text and "revision=41" in asked.text
+        assert len(await events(bot, incident, EventKind.RUNBOOK_POSTED)) == 1

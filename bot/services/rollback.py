@@ -247,12 +247,11 @@ class Rollbacks:
             "for": threshold.hold.total_seconds(),
             "value": value,
         }
-        if not await self._event(
-            incident.id, EventKind.THRESHOLD_BREACHED, bot, text, data, f"{key}:breached"
-        ):
-            return  # a repeated timer: the rollback was already asked for
-        await self._say(incident, f":rotating_light: {text[0].upper()}{text[1:]}.")
-        await self.roll_back(incident, service, previous, bot)
+        kind = EventKind.THRESHOLD_BREACHED
+        if await self._event(incident.id, kind, bot, text, data, f"{key}:breached"):
+            await self._say(incident, f":rotating_light: {text[0].upper()}{text[1:]}.")
+            await self.roll_back(incident, service, previous, bot)
+        # else a repeated timer: the rollback was already asked for; the verification below is keyed
         verify = {**payload, "incident_id": incident.id}
         due = self.now() + watch.verify_within
         await self.scheduler.schedule(VERIFY, due, verify, incident_id=incident.id, key=f"{key}:verify")
