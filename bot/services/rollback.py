@@ -250,8 +250,9 @@ class Rollbacks:
         kind = EventKind.THRESHOLD_BREACHED
         if await self._event(incident.id, kind, bot, text, data, f"{key}:breached"):
             await self._say(incident, f":rotating_light: {text[0].upper()}{text[1:]}.")
-            await self.roll_back(incident, service, previous, bot)
-        # else a repeated timer: the rollback was already asked for; the verification below is keyed
+        if not await self._rolled_back(incident.id, service, version):
+            # also on a repeated timer whose first run died between the breach and the rollback
+            await self.roll_back(incident, service, previous, bot, version)
         verify = {**payload, "incident_id": incident.id}
         due = self.now() + watch.verify_within
         await self.scheduler.schedule(VERIFY, due, verify, incident_id=incident.id, key=f"{key}:verify")
@@ -281,7 +282,18 @@ class Rollbacks:
         outcome = await self.incidents.declare(request, watch_key(service, version))
         return await self.incidents.get(outcome.incident.id)  # with its channel, now set up
 
-    async def roll_back(self, incident: Incident, service: str, previous: str | None, actor: str) -> str:
+    async def _rolled_back(self, incident_id: int, service: str, version: str) -> bool:
+        return any(
+            e.kind == EventKind.ROLLBACK
+            and e.data.get("service") == service
+            and e.data.get("version") == version
+            and e.data.get("phase") in ("requested", "asked", "suggested")
+            for e in await self.incidents.store.timeline(incident_id)
+        )
+
+    async def roll_back(
+        self, incident: Incident, service: str, previous: str | None, actor: str, version: str | None = None
+    ) -> str:
         """The approval policy by the incident's severity: automatic, on the IC's approval, or a hint.
         Also the workflow action `rollback` (for the incident's service)."""
         watch = self.watch(service)
@@ -304,7 +316,7 @@ class Rollbacks:
         else:
             text, phase = f":bulb: Suggestion: roll back with {step}.", "suggested"
         await self._say(incident, text)
-        data = {"phase": phase, "service": service, "previous": previous, "params": given}
+        data = {"phase": phase, "service": service, "version": version, "previous": previous, "params": given}
         await self._event(incident.id, EventKind.ROLLBACK, actor, text.split(" ", 1)[1], data)
         return text
 
