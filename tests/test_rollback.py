@@ -317,3 +317,15 @@ async def test_the_rollback_workflow_action_applies_the_policy_to_the_incidents_
         [asked] = [e for e in await events(bot, incident, EventKind.ROLLBACK) if e.data["phase"] == "asked"]
         assert f"<@{ALICE}>" in asked.text and "revision=41" in asked.text
         assert len(await events(bot, incident, EventKind.RUNBOOK_POSTED)) == 1
+
+
+def test_the_default_policy_does_not_require_sev1_and_sev2_but_a_given_one_is_checked() -> None:
+    """A team with its own severities (P1, P2) and no rollback section must still load: the default
+    policy's SEV1/SEV2 are not theirs. A policy they write is checked against their severities."""
+    severities = [
+        {"id": "P1", "name": "Fire", "description": "All hands", "response_target": "5m"},
+        {"id": "P2", "name": "Smoke", "description": "Some", "response_target": "1h"},
+    ]
+    AppConfig.model_validate({"severities": severities})
+    with pytest.raises(ValueError, match=r"rollback.automatic: unknown severity 'SEV1'"):
+        AppConfig.model_validate({"severities": severities, "rollback": {"automatic": ["SEV1"]}})

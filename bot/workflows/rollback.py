@@ -57,9 +57,11 @@ class RollbackConfig(Strict):
         """References to things that do not exist (a typo would only show at the first breach).
         `runbooks`: name → step id → its parameters, when loaded (`config check`)."""
         found = []
-        for severity in [*self.automatic, *self.on_approval]:
-            if severity not in severities:
-                found.append(f"rollback: unknown severity {severity!r}")
+        given = [f for f in ("automatic", "on_approval") if f in self.model_fields_set]
+        for field_name in given:  # the defaults name SEV1/SEV2, which a config may not have
+            for severity in getattr(self, field_name):
+                if severity not in severities:
+                    found.append(f"rollback.{field_name}: unknown severity {severity!r}")
         for name, watch in self.services.items():
             where = f"rollback.services.{name}"
             if name not in services:
