@@ -290,7 +290,7 @@ async def build_runtime(
         prometheus,
     )
     statuspage.add_listener(communication)
-    welcome.public_url = f"{config.status_page.url}/status" if config.status_page.enabled else None
+    welcome.public_url = config.status_page.page_url if config.status_page.enabled else None
     push = config.status_page.atlassian
     if push is not None and settings.statuspage_api_key is None:
         log.warning(

@@ -190,7 +190,7 @@ class SubscriberMail:
             "body": f"{maintenance.body}\n\nWhen: {self.statuspage.window(maintenance)}".strip(),
             "affected": [(names.get(c, c), label("under_maintenance")) for c in maintenance.components],
             "when": self.statuspage.local(maintenance.cancelled_at or maintenance.created_at),
-            "link": f"{self.section.url}/status",
+            "link": self.section.page_url,
         }
         subject = f"[{self.section.title}] {status}: {maintenance.title}"
         return await self._store(key, None, list(maintenance.components), subject, context)
@@ -205,7 +205,7 @@ class SubscriberMail:
     ) -> SubscriberNotice:
         context |= {
             "title": self.section.title,
-            "page_url": f"{self.section.url}/status",
+            "page_url": self.section.page_url,
             "unsubscribe_url": UNSUBSCRIBE_URL,
         }
         text, html = self.statuspage.pages.subscriber_mail("update", **context)

@@ -151,7 +151,7 @@ class Subscriptions:
         token = self.signer.confirmation(requested.subscriber_id, requested.nonce, issued)
         context = {
             "title": self.section.title,
-            "page_url": f"{self.section.url}/status",
+            "page_url": self.section.page_url,
             "confirm_url": self.confirm_url(token),
             "hours": int(CONFIRM_FOR.total_seconds() // 3600),
             "components": self.chosen_in_words(pending.all_components, pending.components),

@@ -49,10 +49,10 @@ def atom(state: PageState) -> bytes:
             element.text = text
         return element
 
-    add(feed, "id", f"{state.config.url}/status")
+    add(feed, "id", state.config.page_url)
     add(feed, "title", f"{state.config.title} status history")
     add(feed, "updated", iso(state.updated_at))
-    add(feed, "link", rel="alternate", type="text/html", href=f"{state.config.url}/status")
+    add(feed, "link", rel="alternate", type="text/html", href=state.config.page_url)
     add(feed, "link", rel="self", type="application/atom+xml", href=f"{state.config.url}/history.atom")
     author = add(feed, "author")
     add(author, "name", state.config.title)
@@ -76,7 +76,7 @@ def rss(state: PageState) -> bytes:
     channel = ET.SubElement(root, "channel")
     for tag, text in (
         ("title", f"{state.config.title} status history"),
-        ("link", f"{state.config.url}/status"),
+        ("link", state.config.page_url),
         ("description", f"Incident updates from {state.config.title}"),
         ("language", "en"),
         ("lastBuildDate", _rfc822(state.updated_at)),

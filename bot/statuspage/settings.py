@@ -84,6 +84,11 @@ class StatusPageConfig(Strict):
     uptime_days: int = Field(90, ge=7, le=365)
     atlassian: AtlassianPush | None = None
 
+    @property
+    def page_url(self) -> str:
+        """The public page itself (`/status`), as links in mails and bookmarks name it."""
+        return f"{self.url}/status"
+
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, value: str) -> str:
