@@ -288,6 +288,15 @@ class SlackGateway:
         args = {"channel_id": channel, "title": title, "type": "link", "link": link}
         await self._call("bookmarks.add", **args, **({"emoji": emoji} if emoji else {}))
 
+    async def add_missing_bookmarks(self, channel: str, wanted: list[tuple[str, str]]) -> None:
+        """Add each (title, link) the channel has no bookmark to yet: a repeated set-up or re-publish adds
+        nothing twice."""
+        present = {b.get("link") for b in await self.bookmarks(channel)}
+        for title, link in wanted:
+            if link not in present:
+                await self.bookmark(channel, title, link)
+                present.add(link)
+
     async def is_member(self, channel: str, user: str) -> bool:
         """Whether `user` is in `channel` (pages through the member list; incident channels are small)."""
         cursor: str | None = None

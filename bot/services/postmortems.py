@@ -274,8 +274,7 @@ class Postmortems(IncidentHooks):
     async def _bookmark(self, channel: str, url: str) -> None:
         """The post-mortem joins the channel's bookmarks (once: a re-publish reuses the pull request)."""
         try:
-            if url not in {b.get("link") for b in await self.slack.bookmarks(channel)}:
-                await self.slack.bookmark(channel, "Post-mortem", url)
+            await self.slack.add_missing_bookmarks(channel, [("Post-mortem", url)])
         except SlackFailure as failure:  # a courtesy: the publication stands
             log.info("post-mortem bookmark in %s: %s", channel, failure.error)
 

@@ -63,10 +63,7 @@ class Welcome(IncidentHooks):
         assert incident.channel_id
         timeline = await self.incidents.timeline(incident.id)
         bookmarks = self.bookmarks(incident, timeline)
-        present = {b.get("link") for b in await self.slack.bookmarks(incident.channel_id)}
-        for bookmark in bookmarks:
-            if bookmark.url not in present:
-                await self.slack.bookmark(incident.channel_id, bookmark.title, bookmark.url)
+        await self.slack.add_missing_bookmarks(incident.channel_id, [(b.title, b.url) for b in bookmarks])
         if any(e.kind == EventKind.WELCOME_POSTED for e in timeline):
             return
         ts = await self.slack.post(incident.channel_id, await self._message(incident, timeline, bookmarks))
