@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -149,19 +149,17 @@ class SmtpConnection:
     async def send(self, message: EmailMessage) -> tuple[str, ...]:
         """Like `SmtpTransport.send`, on the open connection. A `MailFailure` with `connection_lost` means
         the connection is gone and the mails after this one need another."""
-        try:
-            errors, _ = await self.client.send_message(message)
-        except Exception as exc:
-            failure = _failure(exc, self.target)
-            if not self.client.is_connected:
-                raise ConnectionLost(failure.error, True, failure.refused) from exc
-            raise failure from exc
-        return tuple(sorted(errors))
+        return await self._refused(self.client.send_message(message))
 
     async def send_bytes(self, sender: str, recipients: list[str], message: bytes) -> tuple[str, ...]:
         """A message already serialised (`PersonalCopies`); failures as `send`."""
+        return await self._refused(self.client.sendmail(sender, recipients, message))
+
+    async def _refused(self, sending: Awaitable[tuple[dict[str, Any], str]]) -> tuple[str, ...]:
+        """The recipients the server refused; a failure as `MailFailure`, or `ConnectionLost` when the
+        connection went with it."""
         try:
-            errors, _ = await self.client.sendmail(sender, recipients, message)
+            errors, _ = await sending
         except Exception as exc:
             failure = _failure(exc, self.target)
             if not self.client.is_connected:
