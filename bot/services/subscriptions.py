@@ -201,6 +201,15 @@ class Subscriptions:
             unsubscribe_token=None,
         )
 
+    async def _unsubscriber(self, token: str) -> int | Answer:
+        """The subscriber an unsubscribe link names, or the page that says why it names nobody."""
+        if self.signer is None:
+            return await self._page(404, "Subscriptions are off", message=OFF)
+        try:
+            return self.signer.open_unsubscribe(token)
+        except BadToken as bad:
+            return await self._refused(bad)
+
     async def _refused(self, bad: BadToken) -> Answer:
         heading = "This link has expired" if bad.expired else "This link is not valid"
         form = FormInput("", True, []) if bad.expired and self.offered else None
@@ -209,12 +218,9 @@ class Subscriptions:
     async def unsubscribe_page(self, token: str) -> Answer:
         """GET: a page with a button. Opening the link (a person, or a mail scanner that follows every link)
         changes nothing; pressing the button POSTs, as RFC 8058 clients do."""
-        if self.signer is None:
-            return await self._page(404, "Subscriptions are off", message=OFF)
-        try:
-            subscriber_id = self.signer.open_unsubscribe(token)
-        except BadToken as bad:
-            return await self._refused(bad)
+        subscriber_id = await self._unsubscriber(token)
+        if isinstance(subscriber_id, Answer):
+            return subscriber_id
         found = await self.store.get(subscriber_id)
         shown = found.email if found else "this address"
         return await self._page(
@@ -227,12 +233,9 @@ class Subscriptions:
     async def unsubscribe(self, token: str) -> Answer:
         """POST (the button, or a mail provider's one-click `List-Unsubscribe=One-Click`): unsubscribed at
         once, with no further question; a second POST answers the same."""
-        if self.signer is None:
-            return await self._page(404, "Subscriptions are off", message=OFF)
-        try:
-            subscriber_id = self.signer.open_unsubscribe(token)
-        except BadToken as bad:
-            return await self._refused(bad)
+        subscriber_id = await self._unsubscriber(token)
+        if isinstance(subscriber_id, Answer):
+            return subscriber_id
         gone: Subscriber | None = await self.store.unsubscribe(subscriber_id, self.now())
         shown = gone.email if gone else "This address"
         return await self._page(
