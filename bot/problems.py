@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -67,3 +69,16 @@ def yaml_documents(file: Path, problems: Problems) -> Iterator[tuple[str, Any]]:
     for number, document in enumerate(documents, 1):
         if document is not None:
             yield (str(file) if len(documents) == 1 else f"{file} (document {number})"), document
+
+
+def model_documents(file: Path, model: type[M], problems: Problems, shape: str) -> Iterator[tuple[str, M]]:
+    """Each YAML document of `file` validated as `model`; a document that is not a mapping (`shape` says
+    what it should hold) or does not validate is a problem, and is skipped."""
+    for where, document in yaml_documents(file, problems):
+        if not isinstance(document, dict):
+            problems.add(where, None, f"the top level must be a mapping ({shape})")
+            continue
+        try:
+            yield where, model.model_validate(document)
+        except ValidationError as exc:
+            problems.validation(where, exc)

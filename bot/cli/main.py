@@ -109,6 +109,7 @@ async def _serve(settings: Settings, migrate: bool = False) -> int:
 
 
 def _check_config(settings: Settings, path: str | None) -> int:
+    from bot.catalog import Catalog
     from bot.config import ConfigError, config_relative
     from bot.config.checks import (
         communication_problems,
@@ -145,6 +146,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
     steps = {r.name: {s.id: list(s.params) for _, s in r.steps()} for r in runbooks.values()}
     services, schedules = [s.id for s in config.services], [s.id for s in config.oncall.schedules]
     problems += config.rollback.problems([s.id for s in config.severities], services, schedules, steps)
+    components = [c.id for c in config.status_page.components]
+    problems += Catalog(config.catalog, services).problems(schedules, slo_ids, runbooks, components)
     for warning in [*escalation_warnings(config), *mail_warnings(settings, config)]:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
@@ -206,6 +209,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import workflow as workflow_cli
 
             return workflow_cli.run(args, settings, Path(config_file) if config_file else settings.config)
+        if args.command == "catalog":
+            from bot.cli import catalog as catalog_cli
+
+            return catalog_cli.run(args, Path(config_file) if config_file else settings.config)
         if args.command == "rollback-watch":
             from bot.cli import rollback as rollback_cli
 

@@ -309,23 +309,42 @@ def _statuspage(sub: Any) -> None:
         _with_sources(command)
 
 
+def _validate_command(commands: Any, what: str, path_help: str) -> None:
+    """`… validate [PATH]`: a file or directory, else what the config names; no database."""
+    check = commands.add_parser("validate", help=what)
+    check.add_argument("path", nargs="?", type=Path, help=path_help)
+    _with_sources(check, database=False)
+
+
 def _workflow(sub: Any) -> None:
     workflow = sub.add_parser("workflow", help="workflows: validate them, test one on a past incident")
     commands = workflow.add_subparsers(dest="workflow_command", required=True)
-    check = commands.add_parser(
-        "validate", help="check the workflows (schema, names, templates); exit 1 on problems"
+    _validate_command(
+        commands,
+        "check the workflows (schema, names, templates); exit 1 on problems",
+        "a workflow file or directory (default: the config's workflows and workflows_dir)",
     )
-    check.add_argument(
-        "path",
-        nargs="?",
-        type=Path,
-        help="a workflow file or directory (default: the config's workflows and workflows_dir)",
-    )
-    _with_sources(check, database=False)
     test = commands.add_parser("test", help="which steps a workflow would run on a past incident")
     test.add_argument("name", help="the workflow's name")
     test.add_argument("--incident", required=True, help="incident number, e.g. 12 or INC-12")
     _with_sources(test)
+
+
+def _catalog(sub: Any) -> None:
+    catalog = sub.add_parser("catalog", help="the service catalog: import Backstage files, validate it")
+    commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    imports = commands.add_parser(
+        "import", help="convert Backstage catalog-info.yaml files to the bot's catalog YAML"
+    )
+    imports.add_argument("paths", nargs="+", type=Path, help="catalog-info.yaml files or directories")
+    imports.add_argument("--output", type=Path, help="write the catalog file here (default: print it)")
+    _with_sources(imports, database=False)
+    _validate_command(
+        commands,
+        "check the catalog (schedules, SLOs, runbooks, status components, dependencies, cycles); "
+        "exit 1 on problems",
+        "a catalog file or directory (default: the config's catalog and catalog_dir)",
+    )
 
 
 def _rollback_watch(sub: Any) -> None:
@@ -358,6 +377,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         _statuspage,
         _workflow,
         _rollback_watch,
+        _catalog,
     ):
         add(sub)
     return parser

@@ -14,6 +14,8 @@ import yaml
 from pydantic import ValidationError, model_validator
 
 from bot.alerts.routing import AlertmanagerConfig
+from bot.catalog.files import load_catalog_files
+from bot.catalog.settings import CatalogConfig, catalog_services
 from bot.communication.settings import CommunicationConfig
 from bot.integrations.pagers import PagingConfig
 from bot.oncall.settings import OnCallConfig
@@ -48,10 +50,16 @@ class AppConfig(IncidentSettings):
     """A directory of workflow YAML files, relative to this file (like runbooks)."""
     rollback: RollbackConfig = RollbackConfig()
     """Deploy watches that roll back on a breached threshold (issue 19, automatic rollback)."""
+    catalog: CatalogConfig = CatalogConfig()
+    """The service catalog (issue 20): its components extend `services` (or become services)."""
+    catalog_dir: Path | None = None
+    """A directory of catalog files (`components:` / `scenarios:`), relative to this file; read at load."""
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:
         """Sections name severities, statuses and roles; a name that does not exist is a typo."""
+        # The catalog's components are services: every `service(id)` caller and the picker see them.
+        object.__setattr__(self, "services", catalog_services(self.services, self.catalog))
         severities = [s.id for s in self.severities]
         problems = self.alertmanager.check_references(severities, self.statuses)
         problems += self.report.problems(severities)
@@ -128,6 +136,8 @@ def _read(path: Path, required: bool) -> dict[str, Any]:
 
 
 def _validate(path: Path, raw: dict[str, Any]) -> AppConfig:
+    if raw.get("catalog_dir"):
+        raw = {**raw, "catalog": _with_catalog_files(path, raw)}
     try:
         return AppConfig.model_validate(raw)
     except ValidationError as exc:
@@ -136,3 +146,15 @@ def _validate(path: Path, raw: dict[str, Any]) -> AppConfig:
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             lines.append(f"  {where}: {err['msg']}")
         raise ConfigError("\n".join(lines)) from exc
+
+
+def _with_catalog_files(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """The `catalog:` section with the components and scenarios of the files of `catalog_dir`."""
+    section = dict(raw.get("catalog") or {})
+    folder = config_relative(path, Path(str(raw["catalog_dir"])))
+    if not folder.exists():
+        return section  # like a missing runbooks directory: none; `catalog validate` says it is missing
+    files = load_catalog_files([folder])
+    for key in ("components", "scenarios"):
+        section[key] = [*(section.get(key) or []), *(item.model_dump() for item in getattr(files, key))]
+    return section

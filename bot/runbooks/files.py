@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.problems import Problems, field_path, reason, yaml_documents
+from bot.problems import Problems, field_path, model_documents, reason
 from bot.runbooks.fields import CREDENTIAL_NAME
 from bot.runbooks.schema import Runbook
 from bot.runbooks.settings import RunbooksConfig
@@ -72,15 +72,7 @@ def _files(directory: Path) -> list[Path]:
 
 
 def _load_file(file: Path, problems: _Problems) -> Iterator[_Loaded]:
-    for where, document in yaml_documents(file, problems):
-        if not isinstance(document, dict):
-            problems.add(where, None, "the top level must be a mapping (name, title, owner, sections, …)")
-            continue
-        try:
-            runbook = Runbook.model_validate(document)
-        except ValidationError as exc:
-            problems.validation(where, exc)
-            continue
+    for where, runbook in model_documents(file, Runbook, problems, "name, title, owner, sections, …"):
         runbook._source = where
         yield _Loaded(runbook, where)
 

@@ -80,12 +80,15 @@ SEED_CHANNELS = (
     ("C0INCIDENT", "incidents", "Incident announcements"),
     ("C0MGMT0000", "incident-management", "Summaries for management"),
     ("C0ALERTS00", "alerts", "Alerts that are not incidents"),
+    ("C0PLATFORM", "team-platform", "Platform team (owns the API, the cache and booking)"),
+    ("C0DATATEAM", "team-data", "Data team (owns the database)"),
+    ("C0INTEGRAT", "team-integrations", "Integrations team (PMS, WhatsApp)"),
 )
 
 
 @dataclass
 class Workspace:
-    """A Slack workspace small enough to reason about, seeded with five people and four channels."""
+    """A Slack workspace small enough to reason about, seeded with five people and seven channels."""
 
     team_id: str = "T0SANDBOX"
     team_name: str = "Sandbox"
