@@ -75,6 +75,13 @@ class EventKind(enum.StrEnum):
     THRESHOLD_BREACHED = "threshold_breached"
     """A rollback watch's threshold held on the wrong side (data.service, version, expr, above/below, for,
     value): the workflows' `threshold` trigger."""
+    OWNER_TEAM_TOLD = "owner_team_told"
+    """The owning team of the incident's catalog service was told in its channel (data.service, team,
+    channel)."""
+    AT_RISK_ADDED = "at_risk_added"
+    """Dependents' status page components added to the public update's draft as affected (data.components)."""
+    RTO_BREACHED = "rto_breached"
+    """The incident outlasted its catalog service's RTO (data.service, tier, rto_seconds, due)."""
     ROLLBACK = "rollback"
     """A rollback watch's other steps (data.phase: armed, requested, suggested, verified, not_cleared,
     disarmed; data.value where something was measured)."""

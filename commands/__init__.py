@@ -7,6 +7,7 @@ from slack_bolt.async_app import AsyncApp
 from commands import (
     actions,
     archive,
+    catalog,
     catchup,
     changes,
     communication,
@@ -52,6 +53,7 @@ _MODULES = (
     archive,
     workflows,
     rollback,
+    catalog,
     listing,
 )
 

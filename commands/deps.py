@@ -10,6 +10,7 @@ from bot.integrations.slack import SlackGateway
 from bot.metrics import Metrics
 from bot.services.actions import ActionItems
 from bot.services.archive import ChannelArchiver
+from bot.services.catalog import ServiceCatalog
 from bot.services.catchup import Catchups
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication
@@ -45,4 +46,6 @@ class Deps:
     archiver: ChannelArchiver
     workflows: Workflows
     rollbacks: Rollbacks
+    catalog: ServiceCatalog | None = None
+    """The service catalog's use cases (`/incident service`, the at-risk button)."""
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -67,6 +67,7 @@ HELP_ORDER = (
     "rollback-watch",
     "postmortem",
     "slo",
+    "service",
     "maintenance",
     "list",
     "help",

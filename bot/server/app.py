@@ -42,6 +42,7 @@ from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
 from bot.services.archive import ChannelArchiver
+from bot.services.catalog import ServiceCatalog
 from bot.services.catchup import Catchups
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, Mailer, build_mailer
@@ -104,6 +105,7 @@ class Runtime:
     subscriptions: Subscriptions
     workflows: Workflows
     rollbacks: Rollbacks
+    catalog: ServiceCatalog
     subscriber_mail: SubscriberMail | None = None
     """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
@@ -290,6 +292,11 @@ async def build_runtime(
         prometheus,
     )
     statuspage.add_listener(communication)
+    catalog = ServiceCatalog(
+        config, store, scheduler, slack, paging, communication, slo, now, incidents.refresh_summary
+    )
+    incidents.hooks.append(catalog)
+    statuspage.at_risk = catalog.at_risk_components
     welcome.public_url = config.status_page.page_url if config.status_page.enabled else None
     push = config.status_page.atlassian
     if push is not None and settings.statuspage_api_key is None:
@@ -339,6 +346,7 @@ async def build_runtime(
         archiver=archiver,
         workflows=workflows,
         rollbacks=rollbacks,
+        catalog=catalog,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -363,6 +371,7 @@ async def build_runtime(
         subscriber_mail=subscriber_mail,
         workflows=workflows,
         rollbacks=rollbacks,
+        catalog=catalog,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 

@@ -252,9 +252,9 @@ class Communication(IncidentHooks):
             if audience is not None:
                 await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:final:{resolution.id}")
 
-    async def tell_now(self, incident_id: int, name: str, key: str) -> None:
+    async def tell_now(self, incident_id: int, name: str, key: str, known: str | None = None) -> None:
         """ "Send now" for an audience the update form does not offer: the last update (or the impact) as
-        the audience's next notice, once per `key`."""
+        the audience's next notice, once per `key`; `known`: what to say instead (a breached RTO)."""
         incident = await self.incidents.require(incident_id)
         audience = self.section.audiences.get(name)
         if audience is None:
@@ -272,8 +272,8 @@ class Communication(IncidentHooks):
             incident,
             self.now(),
             incident.status,
-            known=str(data.get("known") or incident.summary),
-            doing=str(data.get("doing") or ""),
+            known=known or str(data.get("known") or incident.summary),
+            doing="" if known else str(data.get("doing") or ""),
         )
         await self._tell(name, audience, notice, f"comm:{incident.id}:{name}:now:{key}")
         await self.deadlines.replan(incident.id)

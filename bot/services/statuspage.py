@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -114,6 +114,8 @@ class StatusPageService:
             self.site.sli = SliUptime(prometheus, uptime_slos, zone, self.section.uptime_days)
         self._export_lock = asyncio.Lock()
         self._exported: Snapshot | None = None
+        self.at_risk: Callable[[Incident], Awaitable[list[str]]] | None = None
+        """Components someone added to the incident's first draft (the catalog's dependents at risk)."""
 
     def add_listener(self, listener: StatusPageListener) -> None:
         self.listeners.append(listener)
@@ -157,7 +159,10 @@ class StatusPageService:
             return {c: s for c, s in public.component_statuses().items() if s != OPERATIONAL}
         component = self.service_components.get(incident.service or "")
         status = STATUS_OF_IMPACT.get(self.impact(incident))
-        return {component: status} if component and status and self.section.component(component) else {}
+        found = {component: status} if component and status and self.section.component(component) else {}
+        for extra in await self.at_risk(incident) if self.at_risk and status else []:
+            found.setdefault(extra, status or "")
+        return found
 
     def stage_text(self, status: str, components: dict[str, str] | list[str]) -> str:
         names = self.names()
