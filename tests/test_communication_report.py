@@ -15,7 +15,6 @@ enterprise (calls to Acme Corp) SEV1 30 min.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,11 +22,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import run
 from bot.communication.report import communication_figures
 from bot.communication.settings import CommunicationConfig
 from bot.domain import DeclareRequest, EventKind, Incident
 from bot.store import IncidentStore, NewEvent
+from tests.cli_helpers import cli, config_env
 
 Sessions = async_sessionmaker[AsyncSession]
 ALICE = "U0ALICE000"
@@ -115,16 +114,7 @@ async def build(sessions: Sessions) -> dict[str, int]:
 
 @pytest.fixture
 def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    config = tmp_path / "incidentbot.yml"
-    config.write_text("timezone: UTC\n" + MATRIX, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("INCIDENTBOT_CONFIG", str(config))
-    monkeypatch.setenv("INCIDENTBOT_DATABASE_URL", database_url)
-    return config
-
-
-async def _cli(*argv: str) -> int:
-    return await asyncio.to_thread(run, list(argv))
+    return config_env("timezone: UTC\n" + MATRIX, database_url, tmp_path, monkeypatch)
 
 
 async def test_report_gives_first_notice_times_deadlines_and_cadence_per_severity_and_audience(
@@ -132,7 +122,7 @@ async def test_report_gives_first_notice_times_deadlines_and_cadence_per_severit
 ) -> None:
     await build(sessions)
     window = ["report", "--since", "2026-03-02", "--until", "2026-03-03", "--format", "json"]
-    assert await _cli(*window) == 0
+    assert await cli(*window) == 0
     rows = {(r["severity"], r["audience"]): r for r in json.loads(capsys.readouterr().out)["communication"]}
     assert set(rows) == {
         ("SEV1", "engineering"),
@@ -162,12 +152,12 @@ async def test_report_gives_first_notice_times_deadlines_and_cadence_per_severit
     sev2_users = rows[("SEV2", "users")]
     assert (sev2_users["first_deadline_met"], sev2_users["first_notice_median_seconds"]) == (1, 3600.0)
 
-    assert await _cli(*window[:-2]) == 0  # Markdown
+    assert await cli(*window[:-2]) == 0  # Markdown
     markdown = capsys.readouterr().out
     assert "## Communication" in markdown
     assert "| SEV1 | enterprise | 2 | 1 | 35 min | 35 min | 0 | 2 | 0 | 0 | 0 |" in markdown
 
-    assert await _cli(*window[:-1], "csv") == 0
+    assert await cli(*window[:-1], "csv") == 0
     csv_text = capsys.readouterr().out
     assert "first_notice:users,SEV1,,1,,720.0,720.0,,1,1,," in csv_text
 
@@ -176,7 +166,7 @@ async def test_post_mortem_tells_who_was_told_when_and_what_was_missed(
     cli_env: Path, sessions: Sessions, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ids = await build(sessions)
-    assert await _cli("postmortem", "show", str(ids["P"])) == 0
+    assert await cli("postmortem", "show", str(ids["P"])) == 0
     document = capsys.readouterr().out
     section = document.split("## Communication", 1)[1].split("\n## ", 1)[0]
     assert "| Users | 2026-03-02 10:15 UTC | 2026-03-02 10:12 UTC (12 min in) | ✓ met | 3 |" in section
@@ -186,7 +176,7 @@ async def test_post_mortem_tells_who_was_told_when_and_what_was_missed(
     assert "Acme Corp: called" in section
     assert "1 update gap(s) longer than promised" in section  # management's 33 min
 
-    assert await _cli("postmortem", "show", str(ids["Q"])) == 0
+    assert await cli("postmortem", "show", str(ids["Q"])) == 0
     section = capsys.readouterr().out.split("## Communication", 1)[1].split("\n## ", 1)[0]
     assert "| Users |" in section and "not needed: Internal tooling only" in section
 

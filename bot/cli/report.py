@@ -14,9 +14,13 @@ import csv
 import io
 import json
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.catalog import report as rto_report
+from bot.catalog.report import RtoTables, load_rto
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
 from bot.communication import report as comm
 from bot.communication.report import AudienceFigures, load_communication
@@ -63,20 +67,28 @@ def window(since: str, until: str | None, now: datetime, zone: ZoneInfo) -> tupl
     return start, end
 
 
-def _with_communication(fmt: str, rendered: str, told: list[AudienceFigures]) -> str:
-    """The communication figures in the same format: a Markdown section, a JSON key, CSV rows."""
+@dataclass(frozen=True)
+class Section:
+    """A section appended to the report in every format: its JSON key and data, CSV rows, Markdown."""
+
+    key: str
+    data: Any
+    csv_rows: list[dict[str, Any]]
+    markdown: str
+
+
+def _with_sections(fmt: str, rendered: str, sections: list[Section]) -> str:
+    """The communication and RTO figures in the same format: Markdown sections, JSON keys, CSV rows."""
     if fmt == "json":
-        return (
-            json.dumps(
-                {**json.loads(rendered), "communication": comm.data(told)}, indent=2, ensure_ascii=False
-            )
-            + "\n"
-        )
+        merged = {**json.loads(rendered), **{s.key: s.data for s in sections}}
+        return json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         out = io.StringIO()
-        csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n").writerows(comm.csv_rows(told))
+        writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+        for section in sections:
+            writer.writerows(section.csv_rows)
         return rendered + out.getvalue()
-    return rendered.rstrip("\n") + "\n\n" + comm.markdown(told)
+    return rendered.rstrip("\n") + "".join("\n\n" + s.markdown.rstrip("\n") for s in sections) + "\n"
 
 
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
@@ -88,19 +100,23 @@ def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
         return EXIT_USAGE
     severities = [s.id for s in config.severities]
 
-    async def load(sessions: Sessions) -> tuple[Report, list[AudienceFigures]]:
+    async def load(sessions: Sessions) -> tuple[Report, list[AudienceFigures], RtoTables]:
         report = await load_report(sessions, config, since, until, now)
         told = await load_communication(
             sessions, config.communication, config.resolved_status, severities, since, until, now
         )
-        return report, told
+        return report, told, await load_rto(sessions, config.catalog, since, until, now)
 
     try:
-        report, told = read_database(settings, load)
+        report, told, rto = read_database(settings, load)
     except DatabaseUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    sys.stdout.write(_with_communication(args.format, RENDERERS[args.format](report), told))
+    sections = [
+        Section("communication", comm.data(told), comm.csv_rows(told), comm.markdown(told)),
+        Section("rto", rto_report.data(rto), rto_report.csv_rows(rto), rto_report.markdown(rto)),
+    ]
+    sys.stdout.write(_with_sections(args.format, RENDERERS[args.format](report), sections))
     if args.check and report.missed:
         for line in report.missed:
             print(f"target missed: {line}", file=sys.stderr)
