@@ -167,3 +167,15 @@ def test_import_then_validate_with_the_cli(tmp_path: Path, capsys: pytest.Captur
     assert run(["catalog", "validate", str(tmp_path / "missing.yml"), *config]) == 2
     assert run(["catalog", "import", str(tmp_path / "missing.yml")]) == 2
     assert run(["catalog"]) == 2
+
+
+def test_a_missing_catalog_dir_loads_empty_but_check_and_validate_say_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "incidentbot.yml"
+    config.write_text("catalog_dir: nope\n", encoding="utf-8")
+    assert load_config(config).catalog.components == []
+    assert run(["config", "check", "--config", str(config)]) == 1
+    assert f"catalog_dir: {tmp_path / 'nope'} is not a directory" in capsys.readouterr().err
+    assert run(["catalog", "validate", "--config", str(config)]) == 1
+    assert "is not a directory" in capsys.readouterr().out

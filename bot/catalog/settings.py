@@ -9,7 +9,6 @@ declare form's picker and every `settings.service(id)` caller read the catalog w
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -40,7 +39,8 @@ class Component(Strict):
     owner: Owner | None = None
     system: str | None = None
     """The system the component belongs to (Backstage `spec.system`)."""
-    lifecycle: Literal["production", "experimental", "deprecated"] | str = "production"
+    lifecycle: str = "production"
+    """Backstage's lifecycle: production, experimental, deprecated (shown on the card)."""
     tier: int | None = Field(None, ge=1, le=4)
     sla: float | None = Field(None, gt=0, le=100)
     """Availability target in percent (99.95)."""

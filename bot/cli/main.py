@@ -147,6 +147,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
     services, schedules = [s.id for s in config.services], [s.id for s in config.oncall.schedules]
     problems += config.rollback.problems([s.id for s in config.severities], services, schedules, steps)
     components = [c.id for c in config.status_page.components]
+    if config.catalog_dir and not config_relative(source, config.catalog_dir).is_dir():
+        problems.append(f"catalog_dir: {config_relative(source, config.catalog_dir)} is not a directory")
     problems += Catalog(config.catalog, services).problems(schedules, slo_ids, runbooks, components)
     for warning in [*escalation_warnings(config), *mail_warnings(settings, config)]:
         print(f"warning: {warning}", file=sys.stderr)

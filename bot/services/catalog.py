@@ -37,13 +37,13 @@ RTO = "catalog.rto"
 
 
 class RecentDeploys(Protocol):
-    """The change tracking's answer for the card: one line per deploy to `service_id` in the last `hours`,
-    newest first ("v1.4.2 to production, 14:02 by ci")."""
+    """The change tracking's answer for the card: the deploys to `service_id` in the last `hours`, newest
+    first, each shown as `str(deploy)` (a line such as "v1.4.2 to production, 14:02 by ci")."""
 
-    def __call__(self, service_id: str, hours: int) -> Awaitable[Sequence[str]]: ...
+    def __call__(self, service_id: str, hours: int) -> Awaitable[Sequence[object]]: ...
 
 
-async def no_deploys(service_id: str, hours: int) -> Sequence[str]:
+async def no_deploys(service_id: str, hours: int) -> Sequence[object]:
     return []
 
 
@@ -280,7 +280,7 @@ class ServiceCatalog(IncidentHooks):
         card.dependents = self.dependents(component.id, transitive=False)
         card.scenarios = [s for s in self.config.catalog.scenarios if component.id in s.components]
         try:
-            card.deploys = list(await self.recent_deploys(component.id, self.deploy_hours))
+            card.deploys = [str(d) for d in await self.recent_deploys(component.id, self.deploy_hours)]
         except Exception as exc:  # the card must not fail for one line
             log.warning("recent deploys of %s: %s", component.id, exc)
             card.deploys = [f"could not be read ({exc})"]
