@@ -21,7 +21,7 @@ from tests.fixtures_bot import ALICE, GENERAL, BotUnderTest, Clock
 from tests.fixtures_smtp import SmtpServer
 from tests.test_communication_deadlines import T0, clock, events  # noqa: F401  (clock: a fixture)
 from tests.test_email_flow import CTO, clocked_bot, resolve
-from tests.test_lifecycle import declare
+from tests.test_lifecycle import declare, latest_view
 from tests.test_slo_slack import response_with
 
 PLATFORM, INTEGRATIONS = "C0PLATFORM", "C0INTEGRAT"
@@ -199,6 +199,15 @@ async def test_service_card_and_unknown_service(bot: BotUnderTest) -> None:
 
     response = await bot.driver.slash(ALICE, GENERAL, "service payroll")
     assert "No service 'payroll' in the catalog. Known services: `api`, `booking`, `cache`" in response.body
+
+
+async def test_the_declare_forms_service_picker_lists_the_catalog(bot: BotUnderTest) -> None:
+    await bot.driver.slash(ALICE, GENERAL, "declare Guests get no replies")
+    view = await latest_view(bot, ALICE, "declare_incident")
+    [block] = [b for b in view.view["blocks"] if b.get("block_id") == "service"]
+    options = {o["value"]: o["text"]["text"] for o in block["element"]["options"]}
+    assert options["whatsapp"] == "WhatsApp messaging" and options["booking"] == "Booking (pre-reservations)"
+    assert options["api"] == "Public API" and "checkout" in options  # extended, and a plain service
 
 
 def _says(bot: BotUnderTest, incident: Incident, text: str) -> bool:
