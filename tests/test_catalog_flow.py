@@ -110,10 +110,15 @@ async def test_rto_counts_down_and_its_breach_is_told_once_in_the_channel_and_to
     clock.advance(minutes=18)
     await bot.runtime.incidents.refresh_summary(incident.id)
     assert "RTO 30 min · 12 min left" in catalog_lines(bot, incident)[0]
+    clock.advance(minutes=2)  # 10 minutes before: a heads-up, and the countdown refreshed by itself
+    await bot.runtime.scheduler.run_due()
+    [soon] = said(bot, incident.channel_id or "", "passes in 10 min")
+    assert soon.startswith(":hourglass_flowing_sand: The RTO of 30 min for *Booking (pre-reservations)*")
+    assert "RTO 30 min · 10 min left" in catalog_lines(bot, incident)[0]
     await bot.runtime.scheduler.run_due()
     assert await events(bot, incident, EventKind.RTO_BREACHED) == []
 
-    clock.advance(minutes=13)  # 31 minutes after the declaration
+    clock.advance(minutes=11)  # 31 minutes after the declaration
     await bot.runtime.scheduler.run_due()
     [breach] = await events(bot, incident, EventKind.RTO_BREACHED)
     assert breach.data["service"] == "booking" and breach.data["tier"] == 1
@@ -154,6 +159,7 @@ async def test_resolved_within_the_rto_nothing_is_breached(
     clock.advance(hours=2)
     await bot.runtime.scheduler.run_due()
     assert await events(bot, incident, EventKind.RTO_BREACHED) == []
+    assert said(bot, incident.channel_id or "", "passes in") == []  # the heads-up was cancelled too
 
 
 async def test_dependents_on_the_status_page_can_join_the_draft(clocked: BotUnderTest) -> None:

@@ -94,6 +94,16 @@ def rto_breach(incident: Incident, component: Component, now: datetime) -> str:
     )
 
 
+def rto_soon(incident: Incident, component: Component, config: IncidentSettings, now: datetime) -> str:
+    due = rto_deadline(incident, component)
+    assert due is not None
+    return (
+        f":hourglass_flowing_sand: The RTO of {human_duration(component.rto)} for "
+        f"*{escape_mrkdwn(component.title)}* passes in {human_duration(due - now)} "
+        f"({slack_time(due, config)}); {incident.reference} is not resolved."
+    )
+
+
 def at_risk_offer(incident: Incident, component: Component, dependents: dict[str, str]) -> Message:
     """Offer to add the dependents' status page components to the public update's draft."""
     shown = ", ".join(escape_mrkdwn(name) for name in dependents.values())

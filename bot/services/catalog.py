@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from bot.catalog import Catalog, Component
@@ -34,6 +34,10 @@ from bot.timers import Scheduler, Timer
 log = logging.getLogger(__name__)
 
 RTO = "catalog.rto"
+RTO_SOON = "catalog.rto_soon"
+SOON_BEFORE = timedelta(minutes=10)
+"""The channel hears this long before the RTO passes (or at half of a shorter RTO), and the summary's
+countdown is brought up to date then."""
 
 
 class RecentDeploys(Protocol):
@@ -85,6 +89,7 @@ class ServiceCatalog(IncidentHooks):
         """Set by the runtime to the deploy store's answer (the change tracking); none by default."""
         self.deploy_hours = 24
         scheduler.on(RTO, self.breach)
+        scheduler.on(RTO_SOON, self.soon)
 
     # -- the API other capabilities use ----------------------------------------------------------------
     def service_ids(self) -> list[str]:
@@ -120,7 +125,7 @@ class ServiceCatalog(IncidentHooks):
         await self._offer_at_risk(incident, component)
 
     async def resolved(self, incident: Incident) -> None:
-        await self.scheduler.store.cancel(incident.id, RTO)
+        await self.scheduler.store.cancel(incident.id, RTO, RTO_SOON)
 
     async def reopened(self, incident: Incident) -> None:
         component = self.catalog.component(incident.service)
@@ -136,6 +141,9 @@ class ServiceCatalog(IncidentHooks):
         key = rto_key(incident.id, reopened)
         payload = {"service": component.id, "due": due.isoformat()}
         await self.scheduler.schedule(RTO, max(due, self.now()), payload, incident_id=incident.id, key=key)
+        soon = due - min(SOON_BEFORE, (component.rto or SOON_BEFORE) / 2)
+        if soon > self.now():
+            await self.scheduler.schedule(RTO_SOON, soon, payload, incident_id=incident.id, key=f"{key}:soon")
 
     async def _tell_owners(self, incident: Incident, component: Component) -> None:
         owner = component.owner
@@ -218,6 +226,15 @@ class ServiceCatalog(IncidentHooks):
         return found
 
     # -- the breach ------------------------------------------------------------------------------------
+    async def soon(self, timer: Timer) -> None:
+        """A heads-up in the channel before the RTO passes, and the countdown brought up to date."""
+        incident = await self.incidents.get(timer.incident_id or 0)
+        component = self.catalog.component(str(timer.payload.get("service")))
+        if incident is None or component is None or incident.status == self.config.resolved_status:
+            return
+        await self._say(incident, ui.rto_soon(incident, component, self.config, self.now()))
+        await self.refresh_summary(incident.id)
+
     async def breach(self, timer: Timer) -> None:
         incident = await self.incidents.get(timer.incident_id or 0)
         component = self.catalog.component(str(timer.payload.get("service")))
