@@ -5,7 +5,7 @@ management (a real SMTP server); dependents join the status page draft; `/incide
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -160,6 +160,41 @@ async def test_resolved_within_the_rto_nothing_is_breached(
     await bot.runtime.scheduler.run_due()
     assert await events(bot, incident, EventKind.RTO_BREACHED) == []
     assert said(bot, incident.channel_id or "", "passes in") == []  # the heads-up was cancelled too
+
+
+async def test_a_reopened_incident_counts_down_again_from_its_declaration(
+    clocked: BotUnderTest,
+    clock: Clock,  # noqa: F811
+) -> None:
+    bot = clocked
+    incident = await declare(bot, "Bookings duplicated", service={"value": "booking"})
+    channel = incident.channel_id or ""
+    assert await rto_timers(bot, incident) == ["catalog.rto:1:0", "catalog.rto:1:0:soon"]
+    clock.advance(minutes=10)
+    await resolve(bot, incident, "Dedup job fixed.")
+    await eventually(lambda: _none(rto_timers(bot, incident)))  # cancelled with the resolution
+    clock.advance(minutes=10)
+    answer = await bot.driver.slash(ALICE, channel, "reopen")
+    assert f"Reopening {incident.reference}" in answer.body
+    # The RTO still counts from the declaration: 10 minutes left, too few for a heads-up.
+    assert await eventually(lambda: rto_timers(bot, incident)) == ["catalog.rto:1:1"]
+    await eventually(lambda: _says(bot, incident, "RTO 30 min · 10 min left"))
+    clock.advance(minutes=11)  # 31 minutes after the declaration, open again
+    await bot.runtime.scheduler.run_due()
+    [breach] = await events(bot, incident, EventKind.RTO_BREACHED)
+    assert "has been open for 31 min" in breach.text
+    clock.advance(hours=1)
+    await bot.runtime.scheduler.run_due()
+    assert len(await events(bot, incident, EventKind.RTO_BREACHED)) == 1
+
+
+async def rto_timers(bot: BotUnderTest, incident: Incident) -> list[str]:
+    pending = await bot.runtime.scheduler.store.pending(incident.id)
+    return sorted(t.key or "" for t in pending if t.kind.startswith("catalog.rto"))
+
+
+async def _none(found: Awaitable[list[str]]) -> bool:
+    return not await found
 
 
 async def test_dependents_on_the_status_page_can_join_the_draft(clocked: BotUnderTest) -> None:

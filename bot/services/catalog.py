@@ -248,10 +248,13 @@ class ServiceCatalog(IncidentHooks):
             "due": timer.payload.get("due"),
         }
         event = await self.incidents.append(
-            incident.id, NewEvent(EventKind.RTO_BREACHED, None, text, data), self.now(), once=timer.key
+            incident.id,
+            NewEvent(EventKind.RTO_BREACHED, None, text, data),
+            self.now(),
+            once=f"catalog.rto_breached:{incident.id}",
         )
         if event is None:
-            return  # told already (a timer repeated after a crash)
+            return  # told already: a timer repeated after a crash, or one of before a reopening
         await self._say(incident, f":alarm_clock: *RTO passed.* {text}")
         for audience in self.config.catalog.rto_audiences:
             await self._tell_audience(incident, audience, text, event.id)
