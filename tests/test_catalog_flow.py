@@ -188,6 +188,24 @@ async def test_a_reopened_incident_counts_down_again_from_its_declaration(
     assert len(await events(bot, incident, EventKind.RTO_BREACHED)) == 1
 
 
+async def test_the_rto_timer_outlives_a_restart(
+    database_url: str,
+    standin: RunningStandin,
+    app_config: Any,
+    smtp_server: SmtpServer,
+    clock: Clock,  # noqa: F811
+) -> None:
+    async with clocked_bot(database_url, standin, app_config, smtp_server, clock) as first:
+        incident = await declare(first, "Bookings stuck", service={"value": "booking"})
+    clock.advance(minutes=45)  # the bot was down when the RTO passed
+    async with clocked_bot(database_url, standin, app_config, smtp_server, clock) as second:
+        await second.runtime.scheduler.run_due()
+        [breach] = await events(second, incident, EventKind.RTO_BREACHED)
+        assert "has been open for 45 min" in breach.text
+        assert said(second, incident.channel_id or "", "RTO passed")
+        assert said(second, incident.channel_id or "", "passes in") == []  # too late for a heads-up
+
+
 async def rto_timers(bot: BotUnderTest, incident: Incident) -> list[str]:
     pending = await bot.runtime.scheduler.store.pending(incident.id)
     return sorted(t.key or "" for t in pending if t.kind.startswith("catalog.rto"))

@@ -232,6 +232,9 @@ class ServiceCatalog(IncidentHooks):
         component = self.catalog.component(str(timer.payload.get("service")))
         if incident is None or component is None or incident.status == self.config.resolved_status:
             return
+        due = ui.rto_deadline(incident, component)
+        if due is None or due <= self.now():
+            return  # late (the bot was down): the breach says it
         await self._say(incident, ui.rto_soon(incident, component, self.config, self.now()))
         await self.refresh_summary(incident.id)
 
