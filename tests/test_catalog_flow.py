@@ -5,7 +5,8 @@ management (a real SMTP server); dependents join the status page draft; `/incide
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.oncall.schedules import on_call
 from bot.services.catalog import ServiceCatalog
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
+from bot.workflows.settings import Workflow
 from tests.fixtures_bot import ALICE, GENERAL, BotUnderTest, Clock
 from tests.fixtures_smtp import SmtpServer
 from tests.test_communication_deadlines import T0, clock, events  # noqa: F401  (clock: a fixture)
@@ -27,15 +29,23 @@ from tests.test_slo_slack import response_with
 PLATFORM, INTEGRATIONS = "C0PLATFORM", "C0INTEGRAT"
 
 
+Start = Callable[[Any], AbstractAsyncContextManager[BotUnderTest]]
+
+
 @pytest.fixture
-async def clocked(
+def start_clocked(
     database_url: str,
     standin: RunningStandin,
-    app_config: Any,
     smtp_server: SmtpServer,
     clock: Clock,  # noqa: F811
-) -> AsyncIterator[BotUnderTest]:
-    async with clocked_bot(database_url, standin, app_config, smtp_server, clock) as running:
+) -> Start:
+    """A clocked bot (timers fire on `run_due`, no paging policies) with the config given."""
+    return lambda config: clocked_bot(database_url, standin, config, smtp_server, clock)
+
+
+@pytest.fixture
+async def clocked(start_clocked: Start, app_config: Any) -> AsyncIterator[BotUnderTest]:
+    async with start_clocked(app_config) as running:
         yield running
 
 
@@ -162,6 +172,31 @@ async def test_resolved_within_the_rto_nothing_is_breached(
     assert said(bot, incident.channel_id or "", "passes in") == []  # the heads-up was cancelled too
 
 
+async def test_an_rto_breach_starts_the_workflows_that_wait_for_it(
+    start_clocked: Start,
+    app_config: Any,
+    clock: Clock,  # noqa: F811
+) -> None:
+    flow = Workflow.model_validate(
+        {
+            "name": "rto-director",
+            "on": "rto.breached",
+            "if": {"service": "booking"},
+            "do": [{"post": {"channel": "C0ALERTS00", "template": "team_heads_up"}}],
+        }
+    )
+    config = app_config.model_copy(update={"workflows": [flow]})
+    async with start_clocked(config) as bot:
+        incident = await declare(bot, "Bookings lost", service={"value": "booking"})
+        await bot.runtime.scheduler.run_due()
+        assert said(bot, "C0ALERTS00", "rto-director") == []
+        clock.advance(minutes=31)
+        await bot.runtime.scheduler.run_due()  # the breach, then the workflow run it started
+        await bot.runtime.scheduler.run_due()
+        [post] = await eventually(lambda: said(bot, "C0ALERTS00", "Heads-up from workflow rto-director"))
+        assert incident.reference in post
+
+
 async def test_a_reopened_incident_counts_down_again_from_its_declaration(
     clocked: BotUnderTest,
     clock: Clock,  # noqa: F811
@@ -189,16 +224,14 @@ async def test_a_reopened_incident_counts_down_again_from_its_declaration(
 
 
 async def test_the_rto_timer_outlives_a_restart(
-    database_url: str,
-    standin: RunningStandin,
+    start_clocked: Start,
     app_config: Any,
-    smtp_server: SmtpServer,
     clock: Clock,  # noqa: F811
 ) -> None:
-    async with clocked_bot(database_url, standin, app_config, smtp_server, clock) as first:
+    async with start_clocked(app_config) as first:
         incident = await declare(first, "Bookings stuck", service={"value": "booking"})
     clock.advance(minutes=45)  # the bot was down when the RTO passed
-    async with clocked_bot(database_url, standin, app_config, smtp_server, clock) as second:
+    async with start_clocked(app_config) as second:
         await second.runtime.scheduler.run_due()
         [breach] = await events(second, incident, EventKind.RTO_BREACHED)
         assert "has been open for 45 min" in breach.text

@@ -53,6 +53,7 @@ TRIGGER_OF: dict[str, str] = {
     EventKind.RESOLVED.value: "incident.resolved",
     EventKind.POSTMORTEM_PUBLISHED.value: "postmortem.published",
     EventKind.THRESHOLD_BREACHED.value: "threshold",
+    EventKind.RTO_BREACHED.value: "rto.breached",
 }
 """Timeline event kind → trigger. A new trigger (slo.burn, deploy.recorded) is a new entry here, or an
 explicit `WorkflowBus.emit` from the service that knows of it."""

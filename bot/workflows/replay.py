@@ -29,6 +29,7 @@ TRIGGER_OF: dict[EventKind, str] = {
     EventKind.RESOLVED: "incident.resolved",
     EventKind.POSTMORTEM_PUBLISHED: "postmortem.published",
     EventKind.THRESHOLD_BREACHED: "threshold",
+    EventKind.RTO_BREACHED: "rto.breached",
 }
 """The same mapping as the bus's (`bot.services.workflow_bus.TRIGGER_OF`, a test keeps them equal)."""
 

@@ -28,6 +28,7 @@ TRIGGERS: tuple[str, ...] = (
     "incident.resolved",
     "postmortem.published",
     "threshold",
+    "rto.breached",
 )
 """The events a workflow can start on; each is a timeline event kind (see `bot.services.workflow_bus`)."""
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
