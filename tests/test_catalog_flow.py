@@ -19,7 +19,7 @@ from bot.services.catalog import ServiceCatalog
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
 from bot.workflows.settings import Workflow
-from tests.fixtures_bot import ALICE, GENERAL, BotUnderTest, Clock
+from tests.fixtures_bot import ALICE, BOB, GENERAL, BotUnderTest, Clock
 from tests.fixtures_smtp import SmtpServer
 from tests.test_communication_deadlines import T0, clock, events  # noqa: F401  (clock: a fixture)
 from tests.test_email_flow import CTO, clocked_bot, resolve
@@ -91,6 +91,15 @@ async def test_declare_on_a_catalog_service_tells_the_owner_team_and_pages_its_o
     assert lines[0].startswith(":jigsaw: *PMS* · Tier 2 (important) · RTO 2 h · 1 h 59 min left (by")
     assert lines[0].endswith("· RPO 2 h · SLA 99.5 %")
     assert lines[1] == ":link: also at risk: Booking (pre-reservations)"
+
+
+async def test_a_private_incident_keeps_its_title_from_the_owner_team_and_the_card(bot: BotUnderTest) -> None:
+    incident = await declare(bot, "Leaked API keys", service={"value": "api"}, private={"value": ["private"]})
+    [told] = await eventually(lambda: said(bot, PLATFORM, incident.reference))
+    assert "a private incident" in told and "Leaked" not in told and f"<#{incident.channel_id}>" not in told
+    await bot.driver.slash(BOB, GENERAL, "service api")
+    card = await response_with(bot.workspace, f"{incident.reference} (private)")
+    assert "Leaked" not in str(card.blocks)
 
 
 async def test_a_service_that_the_policy_pages_first_is_not_paged_twice(bot: BotUnderTest) -> None:

@@ -71,12 +71,16 @@ def _names(ids: Sequence[str], config: IncidentSettings) -> list[str]:
 
 def owner_notice(incident: Incident, component: Component, config: IncidentSettings) -> Message:
     """One message in the owner team's channel: which incident, on what, and where to join."""
-    where = f"<#{incident.channel_id}>" if incident.channel_id else "(its channel is being created)"
     team = escape_mrkdwn(component.owner.team) if component.owner else "your team"
+    if incident.private:  # the title stays with the invited; the team learns whom to ask
+        what = "a private incident"
+        join = f"Ask {user_mention(incident.commander)} (Incident Commander) to be invited."
+    else:
+        what = escape_mrkdwn(incident.title)
+        join = f"Join <#{incident.channel_id}>." if incident.channel_id else "Its channel is being created."
     text = (
         f":rotating_light: {incident.reference} ({escape_mrkdwn(incident.severity)}) on "
-        f"*{escape_mrkdwn(component.title)}*, which {team} owns: {escape_mrkdwn(incident.title)}. "
-        f"Join {where}."
+        f"*{escape_mrkdwn(component.title)}*, which {team} owns: {what}. {join}"
     )
     return Message(text, [section(text), context(f"{tier_text(component)} · {rto_plain(component)}")])
 
@@ -159,7 +163,8 @@ def service_card(card: Card, config: IncidentSettings) -> Message:
         f"*Depended on by:* {', '.join(_names(card.dependents, config)) or 'nothing known'}",
     ]
     incidents = [
-        f"{i.reference} {escape_mrkdwn(i.title)} ({i.severity}, {i.status})" for i in card.open_incidents
+        f"{i.reference} {'(private)' if i.private else escape_mrkdwn(i.title)} ({i.severity}, {i.status})"
+        for i in card.open_incidents
     ]
     lines.append(f"*Open incidents:* {'; '.join(incidents) or 'none'}")
     lines.append(f"*Recent deploys:* {'; '.join(card.deploys) or 'none recorded'}")
