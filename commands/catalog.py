@@ -22,7 +22,7 @@ async def service_command(inv: Invocation, deps: Deps, ack: Ack) -> None:
         name = inv.incident.service or ""
     component = catalog.find(name) if catalog and name else None
     if catalog is None or component is None:
-        known = catalog.unknown(name or "(none given)") if catalog else "There is no service catalog."
+        known = catalog.unknown(name) if catalog else "There is no service catalog (see `catalog_dir`)."
         await ack(text=f":grey_question: {known}")
         return
     await ack(text=f":hourglass_flowing_sand: Gathering the card of {component.title}…")

@@ -62,9 +62,12 @@ def test_cycles_and_unknown_names_are_problems() -> None:
                 {"id": "d", "depends_on": ["d"]},
             ],
             "scenarios": [{"name": "Everything", "components": ["a", "zzz"], "rto": "15m"}],
+            "rto_audiences": ["management", "board"],
         }
     )
-    problems = Catalog(section).problems(["primary"], ["api/availability"], ["database-down"], ["api"])
+    problems = Catalog(section).problems(
+        ["primary"], ["api/availability"], ["database-down"], ["api"], ["management"]
+    )
     assert problems == [
         "catalog.components.a.oncall: unknown schedule 'nobody' (primary)",
         "catalog.components.a.slos: unknown SLO 'a/x'",
@@ -72,6 +75,7 @@ def test_cycles_and_unknown_names_are_problems() -> None:
         "catalog.components.b.status_component: unknown status page component 'nope' (api)",
         "catalog.components.b.depends_on: unknown service 'ghost'",
         "catalog.scenarios[1] (Everything).components: unknown service 'zzz'",
+        "catalog.rto_audiences: unknown audience 'board'",
         "catalog: dependency cycle a → b → c → a",
         "catalog: dependency cycle d → d",
     ]

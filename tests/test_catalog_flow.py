@@ -298,6 +298,8 @@ async def test_service_card_and_unknown_service(bot: BotUnderTest) -> None:
     card = await response_with(bot.workspace, "api/availability: Prometheus is not configured")
     assert "`high-error-rate`" in str(card.blocks)
 
+    response = await bot.driver.slash(ALICE, GENERAL, "service")
+    assert "Usage: `/incident service <name>`. Known services: `api`" in response.body
     response = await bot.driver.slash(ALICE, GENERAL, "service payroll")
     assert "No service 'payroll' in the catalog. Known services: `api`, `booking`, `cache`" in response.body
 

@@ -81,9 +81,10 @@ class Catalog:
         slos: Iterable[str] | None,
         runbooks: Iterable[str] | None,
         status_components: Iterable[str],
+        audiences: Iterable[str] | None = None,
     ) -> list[str]:
         """Every name the catalog uses that the rest of the config does not know, and every cycle.
-        `slos` / `runbooks` None: not checked (their files could not be read here)."""
+        `slos` / `runbooks` / `audiences` None: not checked (their files could not be read here)."""
         schedules, status_components = set(schedules), set(status_components)
         known = set(self._ids)
         problems: list[str] = []
@@ -110,6 +111,10 @@ class Catalog:
             problems += _unknown(f"{where}.components", scenario.components, known, "service")
             if runbooks is not None and scenario.runbook:
                 problems += _unknown(f"{where}.runbook", [scenario.runbook], set(runbooks), "runbook")
+        if audiences is not None and "rto_audiences" in self.section.model_fields_set:  # else lenient
+            problems += _unknown(
+                "catalog.rto_audiences", self.section.rto_audiences, set(audiences), "audience"
+            )
         problems += [f"catalog: dependency cycle {' → '.join(cycle)}" for cycle in self.cycles()]
         return problems
 

@@ -179,6 +179,8 @@ def service_card(card: Card, config: IncidentSettings) -> Message:
 
 def unknown_service(name: str, known: Sequence[str]) -> str:
     listed = ", ".join(f"`{k}`" for k in known) or "none configured"
+    if not name:
+        return f"Usage: `/incident service <name>`. Known services: {listed}."
     return f"No service {escape_mrkdwn(name)!r} in the catalog. Known services: {listed}."
 
 

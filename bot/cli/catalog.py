@@ -113,4 +113,5 @@ def problems_of(section: CatalogConfig, config: AppConfig, config_path: Path) ->
         slos,
         runbooks,
         [c.id for c in config.status_page.components],
+        list(config.communication.audiences),
     )

@@ -149,7 +149,10 @@ def _check_config(settings: Settings, path: str | None) -> int:
     components = [c.id for c in config.status_page.components]
     if config.catalog_dir and not config_relative(source, config.catalog_dir).is_dir():
         problems.append(f"catalog_dir: {config_relative(source, config.catalog_dir)} is not a directory")
-    problems += Catalog(config.catalog, services).problems(schedules, slo_ids, runbooks, components)
+    audiences = list(config.communication.audiences)
+    problems += Catalog(config.catalog, services).problems(
+        schedules, slo_ids, runbooks, components, audiences
+    )
     for warning in [*escalation_warnings(config), *mail_warnings(settings, config)]:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
