@@ -183,3 +183,20 @@ def test_a_missing_catalog_dir_loads_empty_but_check_and_validate_say_so(
     assert f"catalog_dir: {tmp_path / 'nope'} is not a directory" in capsys.readouterr().err
     assert run(["catalog", "validate", "--config", str(config)]) == 1
     assert "is not a directory" in capsys.readouterr().out
+
+
+def test_import_reports_documents_that_are_no_entity_and_entities_that_make_no_component(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd = tmp_path / "catalog-info.yaml"
+    odd.write_text(
+        "just: a mapping\n---\n"
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\n"
+        "metadata: {name: Bad Name, annotations: {incidentbot.io/tier: '7'}}\nspec: {owner: team-a}\n",
+        encoding="utf-8",
+    )
+    assert run(["catalog", "import", str(odd), "--config", str(tmp_path / "none.yml")]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {odd} (document 1): not a Backstage entity (no kind or metadata)" in err
+    assert "(Component Bad Name): tier: Input should be less than or equal to 4" in err
+    assert "(Component Bad Name): id: 'bad name': use lowercase letters" in err
