@@ -11,6 +11,7 @@ from commands import (
     changes,
     communication,
     declare,
+    deploys,
     incident_command,
     listing,
     notes,
@@ -52,6 +53,7 @@ _MODULES = (
     archive,
     workflows,
     rollback,
+    deploys,
     listing,
 )
 

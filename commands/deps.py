@@ -11,6 +11,7 @@ from bot.metrics import Metrics
 from bot.services.actions import ActionItems
 from bot.services.archive import ChannelArchiver
 from bot.services.catchup import Catchups
+from bot.services.changes import ChangeTracking
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication
 from bot.services.incidents import IncidentService
@@ -45,4 +46,5 @@ class Deps:
     archiver: ChannelArchiver
     workflows: Workflows
     rollbacks: Rollbacks
+    changes: ChangeTracking
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -341,6 +341,25 @@ def _rollback_watch(sub: Any) -> None:
     _with_sources(watch)
 
 
+def _deploy(sub: Any) -> None:
+    deploy = sub.add_parser("deploy", help="deploys: record one from a pipeline")
+    commands = deploy.add_subparsers(dest="deploy_command", required=True)
+    record = commands.add_parser(
+        "record", help="record a deploy (what-changed, DORA; a watched service's rollback watch is armed)"
+    )
+    record.add_argument("--service", required=True, help="the service deployed (an id of the catalog)")
+    record.add_argument("--version", required=True, help="the version deployed, e.g. v1.4.2")
+    record.add_argument("--environment", default="production", help="default: production")
+    record.add_argument("--commit", help="the commit's SHA")
+    record.add_argument("--commit-time", help="when that commit was made, ISO 8601 with a zone (lead time)")
+    record.add_argument("--url", help="a link to the deploy (pipeline run, release)")
+    record.add_argument("--status", default="success", help="success, failure, in_progress, rolled_back…")
+    record.add_argument("--deployed-at", help="when it reached the environment, ISO 8601 (default: now)")
+    record.add_argument("--canary", type=int, help="the canary stage reached, in percent (10, 25, 50, 100)")
+    record.add_argument("--id", help="the pipeline's id of the deploy: later records with it update it")
+    _with_sources(record)
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
     parser.add_argument("--version", action="version", version=f"incidentbot {version}")
@@ -358,6 +377,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         _statuspage,
         _workflow,
         _rollback_watch,
+        _deploy,
     ):
         add(sub)
     return parser

@@ -14,6 +14,7 @@ import yaml
 from pydantic import ValidationError, model_validator
 
 from bot.alerts.routing import AlertmanagerConfig
+from bot.changes.settings import ChangesConfig
 from bot.communication.settings import CommunicationConfig
 from bot.integrations.pagers import PagingConfig
 from bot.oncall.settings import OnCallConfig
@@ -48,6 +49,8 @@ class AppConfig(IncidentSettings):
     """A directory of workflow YAML files, relative to this file (like runbooks)."""
     rollback: RollbackConfig = RollbackConfig()
     """Deploy watches that roll back on a breached threshold (issue 19, automatic rollback)."""
+    changes: ChangesConfig = ChangesConfig()
+    """Deploys: what changed before an incident, and DORA's figures (issue 20)."""
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:

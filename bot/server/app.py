@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import commands
+from bot.changes.store import DeployStore
 from bot.communication.outbox import OutboxStore
 from bot.config import AppConfig, Settings, config_relative
 from bot.integrations.hosted_statuspage import HostedStatuspage
@@ -32,6 +33,7 @@ from bot.runbooks.files import configured_runbooks
 from bot.runbooks.messages import ACTION_OPEN as RUNBOOK_OPEN
 from bot.runbooks.store import RunbookStore
 from bot.server import inflight
+from bot.server.deploy_webhook import add_deploy_routes
 from bot.server.gauges import current_gauges
 from bot.server.health import BackgroundProbe
 from bot.server.provider_webhooks import add_provider_routes
@@ -43,6 +45,7 @@ from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
 from bot.services.archive import ChannelArchiver
 from bot.services.catchup import Catchups
+from bot.services.changes import ChangeTracking
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, Mailer, build_mailer
 from bot.services.housekeeping import Housekeeping
@@ -104,6 +107,7 @@ class Runtime:
     subscriptions: Subscriptions
     workflows: Workflows
     rollbacks: Rollbacks
+    changes: ChangeTracking
     subscriber_mail: SubscriberMail | None = None
     """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
@@ -310,6 +314,10 @@ async def build_runtime(
     workflows = Workflows(config, index, store, scheduler, slack, workflow_actions, now)
     rollbacks = Rollbacks(config, incidents, runbooks, paging, scheduler, slack, prometheus, now)
     workflow_actions.register("rollback", rollbacks.action)
+    deploys = DeployStore(sessions)
+    rollbacks.deploys = deploys
+    changes = ChangeTracking(config, deploys, incidents, slack, rollbacks, scheduler, now)
+    incidents.hooks.append(changes)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
@@ -339,6 +347,7 @@ async def build_runtime(
         archiver=archiver,
         workflows=workflows,
         rollbacks=rollbacks,
+        changes=changes,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -363,6 +372,7 @@ async def build_runtime(
         subscriber_mail=subscriber_mail,
         workflows=workflows,
         rollbacks=rollbacks,
+        changes=changes,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 
@@ -463,6 +473,13 @@ def make_web_app(runtime: Runtime) -> web.Application:
         add_subscriber_routes(app, runtime.subscriptions)
     token = runtime.settings.webhook_token
     add_webhook_routes(app, runtime.alerts, token.get_secret_value() if token else None, runtime.metrics)
+    github = runtime.settings.github_webhook_secret
+    add_deploy_routes(
+        app,
+        runtime.changes,
+        token.get_secret_value() if token else None,
+        github.get_secret_value() if github else None,
+    )
     pagerduty_secret = runtime.settings.pagerduty_webhook_secret
     add_provider_routes(
         app,
