@@ -93,7 +93,8 @@ class ChangeTracking(IncidentHooks):
         """Each canary stage is armed again: a no-op for a running watch, which reads the stage itself."""
         watched = deploy.service in self.config.rollback.services
         live = deploy.status == "success" or (deploy.status == "in_progress" and deploy.canary_percent)
-        if not (self.config.changes.arm_rollback and watched and live):
+        recent = deploy.deployed_at > self.now() - self.config.rollback.window  # not a late report
+        if not (self.config.changes.arm_rollback and watched and live and recent):
             return
         try:
             await self.rollbacks.arm(deploy.service, deploy.version, deploy.previous_version, "deploy")

@@ -197,6 +197,22 @@ class IncidentStore(db.Store):
         assert changed is not None
         return changed
 
+    async def set_field(
+        self, incident_id: int, name: str, value: str, event: NewEvent, now: datetime
+    ) -> bool:
+        """Set one custom field under the row's lock (two fields set at once both stay); False when it
+        already had that value (nothing recorded)."""
+        async with self._tx() as session:
+            row = await session.get(IncidentRow, incident_id, with_for_update=True)
+            if row is None:
+                raise LookupError(f"incident {incident_id} not found")
+            fields = dict(row.fields or {})
+            if fields.get(name) == value:
+                return False
+            row.fields = {**fields, name: value}
+            await _add_event(session, incident_id, event, now, None)
+            return True
+
     async def _change_if(
         self,
         incident_id: int,
