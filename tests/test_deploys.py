@@ -264,6 +264,21 @@ async def test_declare_posts_what_changed_and_a_suspected_cause_offers_the_rollb
     [approval] = await eventually(asked)
     assert approval.data["step"] == "rollback-to-revision"
     assert approval.data["params"] == {"deployment": "checkout", "namespace": "prod", "revision": "41"}
+    # the post-mortem lists the deploys, the suspected cause and the rollback asked for
+    await record(bot, "44", timedelta(0))
+    await eventually(lambda: any("Deploy during this incident" in t for t in texts(bot, incident)))
+    document = await bot.runtime.postmortems.markdown(incident.id)
+    changed = document.split("## What changed", 1)[1].split("##", 1)[0]
+    rows = [line for line in changed.splitlines() if line.startswith("| ") and "checkout" in line]
+    assert [r.split("|")[2].strip() for r in rows] == [
+        "**checkout 44** (from 42)",
+        "**checkout 42** (from 41)",
+        "**checkout 41** (from 40)",
+    ]
+    assert "during the incident" in rows[0] and "**suspected cause** (marked by" in rows[1]
+    assert "`cccccccccccc`" in rows[1] and "suspected" not in rows[2]
+    assert "Marked **checkout 42** (from 41) as the **suspected cause**" in document
+    assert "Rollback requested:" in document and "revision=41" in document
     # the list again, wider, shows the older deploy; bad hours are refused
     await bot.driver.slash(ALICE, incident.channel_id or "", "changes 48")
 

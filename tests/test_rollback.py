@@ -134,6 +134,14 @@ async def test_a_breach_declares_rolls_back_and_verification_pages_the_on_call_a
             await bot.runtime.scheduler.run_due()
         assert len(await events(bot, incident, EventKind.THRESHOLD_BREACHED, EventKind.PAGE_SENT)) == 2
         assert len(await bot.runtime.incidents.list_open()) == 1
+        # the post-mortem tells what the bot did, with the measured values
+        document = await bot.runtime.postmortems.markdown(incident.id)
+        assert (
+            f"Threshold breached after **checkout v42** (from 41): measured **{breach.data['value']:.4g}**"
+            in document
+        )
+        assert "Rollback requested:" in document and "Rollback did **not** clear the threshold" in document
+        assert "Workflow **on-threshold**: added action item #1 ✓\n" in document
 
 
 async def _steps(bot: BotUnderTest, incident: Incident) -> list[dict[str, Any]] | None:
