@@ -229,14 +229,22 @@ def _report(sub: Any) -> None:
     )
     report.add_argument(
         "--since",
-        default="30d",
-        help="start: a duration before --until (30d, 12w) or an ISO date/time (default: 30d)",
+        help="start: a duration before --until (30d, 12w) or an ISO date/time (default 30d, 90d with --dora)",
     )
     report.add_argument(
         "--until", help="end, excluded: an ISO date/time, or a duration before now (default: now)"
     )
     report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
     report.add_argument("--check", action="store_true", help="exit 1 when a target is missed (for CI)")
+    report.add_argument(
+        "--dora",
+        action="store_true",
+        help="DORA's four keys from the recorded deploys, overall and per service",
+    )
+    report.add_argument("--service", help="with --dora: one service only")
+    report.add_argument(
+        "--include-drills", action="store_true", help="count drills too (left out by default)"
+    )
     _with_sources(report)
 
 

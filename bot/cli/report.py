@@ -17,6 +17,7 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.changes import dora
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
 from bot.communication import report as comm
 from bot.communication.report import AudienceFigures, load_communication
@@ -79,12 +80,43 @@ def _with_communication(fmt: str, rendered: str, told: list[AudienceFigures]) ->
     return rendered.rstrip("\n") + "\n\n" + comm.markdown(told)
 
 
+def _dora(
+    args: argparse.Namespace, settings: Settings, config: AppConfig, since: datetime, until: datetime
+) -> int:
+    production = config.changes.production
+
+    async def load(sessions: Sessions) -> dora.Dora:
+        return await dora.load_dora(sessions, production, since, until, args.service, args.include_drills)
+
+    try:
+        report = read_database(settings, load)
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        sys.stdout.write(json.dumps(dora.data(report), indent=2, ensure_ascii=False) + "\n")
+    elif args.format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, dora.CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(dora.csv_rows(report))
+        sys.stdout.write(out.getvalue())
+    else:
+        sys.stdout.write(dora.markdown(report))
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     now = utcnow()
     try:
-        since, until = window(args.since, args.until, now, config.zone)
+        since, until = window(args.since or ("90d" if args.dora else "30d"), args.until, now, config.zone)
     except _BadArgument as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.dora:
+        return _dora(args, settings, config, since, until)
+    if args.service:
+        print("error: --service goes with --dora", file=sys.stderr)
         return EXIT_USAGE
     severities = [s.id for s in config.severities]
 
