@@ -87,6 +87,12 @@ class EventKind(enum.StrEnum):
     DEPLOY_RECORDED = "deploy_recorded"
     """A deploy to the incident's service, or to one it depends on, while it is open: the workflows'
     `deploy.recorded` trigger (data.deploy_id, service, version, environment, status, canary_percent)."""
+    DRILL_STARTED = "drill_started"
+    """A drill began (data.scenario, participants, injects: how many)."""
+    DRILL_INJECT = "drill_inject"
+    """An inject of the drill fired (data.inject: what, data.kind, data.number, data.at: its offset)."""
+    DRILL_SCORED = "drill_scored"
+    """The drill's scorecard (data.scenario, team, score, results: [{what, target, measured, verdict}])."""
     FIELD_SET = "field_set"
     """A custom field of the incident was set (data.field, data.value), by a workflow or a person."""
 
