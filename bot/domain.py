@@ -204,6 +204,8 @@ class DeclareRequest:
     private: bool = False
     source_text: str | None = None
     source_permalink: str | None = None
+    drill: bool = False
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -462,6 +462,14 @@ def problems(lines: Iterable[str]) -> Message:
     return Message(_fallback(text), text_sections(text, MESSAGE_BLOCKS))
 
 
+DRILL_BANNER = ":test_tube: *DRILL — not a real incident*"
+
+
+def with_banner(message: Message) -> Message:
+    """A drill's message: the banner first (a message holds 50 blocks: the last gives way)."""
+    return Message(f"[DRILL] {message.text}", [context(DRILL_BANNER), *message.blocks][:50])
+
+
 def notice(text: str) -> Message:
     """A one-line bot post in the incident channel; `text` is bot-composed mrkdwn (mentions intended)."""
     return Message(_fallback(text), [section(text)])

@@ -12,6 +12,7 @@ from commands import (
     communication,
     declare,
     deploys,
+    drills,
     incident_command,
     listing,
     notes,
@@ -54,6 +55,7 @@ _MODULES = (
     workflows,
     rollback,
     deploys,
+    drills,
     listing,
 )
 

@@ -14,6 +14,7 @@ from bot.services.catchup import Catchups
 from bot.services.changes import ChangeTracking
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication
+from bot.services.drills import Drills
 from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
@@ -47,4 +48,5 @@ class Deps:
     workflows: Workflows
     rollbacks: Rollbacks
     changes: ChangeTracking
+    drills: Drills
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

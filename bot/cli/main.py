@@ -116,6 +116,7 @@ def _check_config(settings: Settings, path: str | None) -> int:
         mail_warnings,
         template_problems,
     )
+    from bot.drills.scenario import load_scenarios, references
     from bot.runbooks.model import configured_runbooks
     from bot.slo.specs import configured_slos
     from bot.workflows.files import combined
@@ -127,6 +128,7 @@ def _check_config(settings: Settings, path: str | None) -> int:
         runbooks = configured_runbooks(config.runbooks, source)
         folder = config_relative(source, config.workflows_dir) if config.workflows_dir else None
         workflows = combined(config.workflows, folder)
+        scenarios = load_scenarios(config_relative(source, config.drills.directory))
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     problems = [f"template: {p}" for p in template_problems(config)]
@@ -145,6 +147,16 @@ def _check_config(settings: Settings, path: str | None) -> int:
     steps = {r.name: {s.id: list(s.params) for _, s in r.steps()} for r in runbooks.values()}
     services, schedules = [s.id for s in config.services], [s.id for s in config.oncall.schedules]
     problems += config.rollback.problems([s.id for s in config.severities], services, schedules, steps)
+    for scenario in scenarios.values():
+        problems += [
+            f"drills: {p}"
+            for p in references(scenario, [s.id for s in config.severities], services, runbooks)
+        ]
+    problems += [
+        f"drills.schedule: unknown scenario {entry.scenario!r} ({', '.join(sorted(scenarios)) or 'none'})"
+        for entry in config.drills.schedule
+        if entry.scenario not in scenarios
+    ]
     for warning in [*escalation_warnings(config), *mail_warnings(settings, config)]:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
@@ -154,7 +166,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
     print(
         f"config ok: {source}: {len(config.severities)} severities, {len(config.roles)} roles, "
         f"{len(config.services)} services, {len(slos)} SLOs, {len(runbooks)} runbooks, "
-        f"{len(workflows)} workflows (`incidentbot workflow validate` checks their templates)"
+        f"{len(workflows)} workflows (`incidentbot workflow validate` checks their templates), "
+        f"{len(scenarios)} drill scenarios"
     )
     return EXIT_OK
 
@@ -210,7 +223,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import rollback as rollback_cli
 
             return rollback_cli.run(args, settings, _config(settings, config_file))
-        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage", "deploy"):
+        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage", "deploy", "drill"):
             from importlib import import_module
 
             command = import_module(f"bot.cli.{args.command}")

@@ -368,6 +368,23 @@ def _deploy(sub: Any) -> None:
     _with_sources(record)
 
 
+def _drill(sub: Any) -> None:
+    drill = sub.add_parser("drill", help="practice incidents: run a scenario, list them, report past drills")
+    commands = drill.add_subparsers(dest="drill_command", required=True)
+    run = commands.add_parser("run", help="start a drill (the serving bot runs it)")
+    run.add_argument("scenario", help="a scenario of drills.directory")
+    run.add_argument(
+        "--participants", required=True, help="Slack user ids, comma-separated: U0ALICE000,U0BOB00000"
+    )
+    _with_sources(run)
+    listing = commands.add_parser("list", help="the scenarios")
+    _with_sources(listing, database=False)
+    report = commands.add_parser("report", help="past drills with their scores, and scheduled ones skipped")
+    report.add_argument("--since", default="365d", help="a duration (90d) or an ISO date (default: 365d)")
+    report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
+    _with_sources(report)
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
     parser.add_argument("--version", action="version", version=f"incidentbot {version}")
@@ -386,6 +403,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         _workflow,
         _rollback_watch,
         _deploy,
+        _drill,
     ):
         add(sub)
     return parser

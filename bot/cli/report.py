@@ -31,7 +31,7 @@ from bot.settings import parse_duration
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class _BadArgument(ValueError):
+class BadArgument(ValueError):
     pass
 
 
@@ -44,12 +44,12 @@ def moment(text: str, reference: datetime, zone: ZoneInfo) -> datetime:
         pass
     else:
         if delta <= timedelta(0):
-            raise _BadArgument(f"{text!r}: give a duration longer than zero")
+            raise BadArgument(f"{text!r}: give a duration longer than zero")
         return reference - delta
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise _BadArgument(
+        raise BadArgument(
             f"{text!r} is neither a duration (30d, 12w, 24h) "
             "nor an ISO date or time (2026-03-01, 2026-03-01T12:00)"
         ) from None
@@ -60,7 +60,7 @@ def window(since: str, until: str | None, now: datetime, zone: ZoneInfo) -> tupl
     end = moment(until, now, zone) if until else now
     start = moment(since, end, zone)
     if start >= end:
-        raise _BadArgument(f"--since ({start.isoformat()}) must be before --until ({end.isoformat()})")
+        raise BadArgument(f"--since ({start.isoformat()}) must be before --until ({end.isoformat()})")
     return start, end
 
 
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     now = utcnow()
     try:
         since, until = window(args.since or ("90d" if args.dora else "30d"), args.until, now, config.zone)
-    except _BadArgument as exc:
+    except BadArgument as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.dora:
@@ -121,9 +121,16 @@ def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     severities = [s.id for s in config.severities]
 
     async def load(sessions: Sessions) -> tuple[Report, list[AudienceFigures]]:
-        report = await load_report(sessions, config, since, until, now)
+        report = await load_report(sessions, config, since, until, now, args.include_drills)
         told = await load_communication(
-            sessions, config.communication, config.resolved_status, severities, since, until, now
+            sessions,
+            config.communication,
+            config.resolved_status,
+            severities,
+            since,
+            until,
+            now,
+            args.include_drills,
         )
         return report, told
 

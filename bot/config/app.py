@@ -16,6 +16,7 @@ from pydantic import ValidationError, model_validator
 from bot.alerts.routing import AlertmanagerConfig
 from bot.changes.settings import ChangesConfig
 from bot.communication.settings import CommunicationConfig
+from bot.drills.settings import DrillsConfig
 from bot.integrations.pagers import PagingConfig
 from bot.oncall.settings import OnCallConfig
 from bot.postmortem.report_settings import ReportConfig
@@ -51,6 +52,8 @@ class AppConfig(IncidentSettings):
     """Deploy watches that roll back on a breached threshold (issue 19, automatic rollback)."""
     changes: ChangesConfig = ChangesConfig()
     """Deploys: what changed before an incident, and DORA's figures (issue 20)."""
+    drills: DrillsConfig = DrillsConfig()
+    """Practice incidents: scenario files and game days (issue 21)."""
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:

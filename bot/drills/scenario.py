@@ -15,10 +15,21 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from bot.domain import Incident
 from bot.problems import Problems, yaml_documents
 from bot.settings import ConfigError, Duration, Strict
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+PARTICIPANTS = "drill_participants"
+SCENARIO = "drill_scenario"
+"""The drill incident's fields (set at its declaration) naming its participants and its scenario."""
+
+
+def participants_of(incident: Incident) -> list[str]:
+    """Who a drill pages (and invites): nobody else is ever paged for it."""
+    return [u for u in (incident.fields.get(PARTICIPANTS) or "").split(",") if u]
+
+
 KINDS = ("alert", "message", "slo", "check", "page")
 
 

@@ -22,6 +22,7 @@ import commands
 from bot.changes.store import DeployStore
 from bot.communication.outbox import OutboxStore
 from bot.config import AppConfig, Settings, config_relative
+from bot.drills.scenario import load_scenarios
 from bot.integrations.hosted_statuspage import HostedStatuspage
 from bot.integrations.pagers import build_providers
 from bot.integrations.slack import Budget, SlackGateway, make_client, slack_error_of
@@ -48,6 +49,7 @@ from bot.services.catchup import Catchups
 from bot.services.changes import ChangeTracking
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, Mailer, build_mailer
+from bot.services.drills import Drills
 from bot.services.housekeeping import Housekeeping
 from bot.services.incidents import IncidentService, utcnow
 from bot.services.paging import Paging
@@ -108,6 +110,7 @@ class Runtime:
     workflows: Workflows
     rollbacks: Rollbacks
     changes: ChangeTracking
+    drills: Drills
     subscriber_mail: SubscriberMail | None = None
     """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
@@ -318,6 +321,12 @@ async def build_runtime(
     rollbacks.deploys = deploys
     changes = ChangeTracking(config, deploys, incidents, slack, rollbacks, scheduler, now)
     incidents.hooks.append(changes)
+    scenarios = load_scenarios(config_relative(settings.config, config.drills.directory))
+    drills = Drills(config, scenarios, incidents, slack, scheduler, now, directory)
+    incidents.hooks.append(drills)
+    runbooks.drill_result = drills.step_result
+    await drills.plan_reminders()
+    slack.drill_channels |= {i.channel_id for i in await incidents.list_open() if i.drill and i.channel_id}
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
@@ -348,6 +357,7 @@ async def build_runtime(
         workflows=workflows,
         rollbacks=rollbacks,
         changes=changes,
+        drills=drills,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -373,6 +383,7 @@ async def build_runtime(
         workflows=workflows,
         rollbacks=rollbacks,
         changes=changes,
+        drills=drills,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 

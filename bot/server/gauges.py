@@ -29,7 +29,7 @@ async def current_gauges(
     async with sessions() as session:
         by_severity = await session.execute(
             select(IncidentRow.severity, func.count())
-            .where(IncidentRow.status != resolved)
+            .where(IncidentRow.status != resolved, IncidentRow.drill.is_(False))
             .group_by(IncidentRow.severity)
         )
         late = await session.scalar(

@@ -76,6 +76,8 @@ class IncidentStore(db.Store):
             "reporter": request.reporter,
             "created_at": now,
             "source_permalink": request.source_permalink,
+            "drill": request.drill,
+            "fields": dict(request.fields) or None,
         }
         if not await db.insert_new(session, IncidentRow, "declare_key", **values):
             return None
@@ -95,6 +97,7 @@ class IncidentStore(db.Store):
             "commander": commander,
             "private": request.private,
             "source_permalink": request.source_permalink,
+            **({"drill": True} if request.drill else {}),
         }
         session.add(
             _event_row(incident_id, NewEvent(EventKind.DECLARED, request.reporter, request.title, data), now)
