@@ -21,6 +21,8 @@ import pytest
 from bot.cli.main import run as cli
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident
+from bot.drills.scenario import participants_of
+from bot.drills.settings import ScheduledDrill
 from bot.messages import DRILL_BANNER
 from bot.oncall.settings import OnCallConfig
 from bot.standin import RunningStandin, eventually
@@ -214,3 +216,50 @@ async def test_unknown_scenarios_and_stop_outside_a_drill_are_told(bot: BotUnder
     assert "Type `/incident drill stop` in the drill's channel" in answers
     assert "Usage: `/incident drill <scenario>" in answers
     assert await bot.runtime.incidents.list_open() == []
+
+
+async def test_a_game_day_reminder_starts_one_drill_and_the_report_shows_scores_and_skips(
+    database_url: str, standin: RunningStandin, drill_config: AppConfig
+) -> None:
+    entry = {
+        "scenario": "db-down",
+        "every": "monthly",
+        "day": 1,
+        "at": "10:00",
+        "channel": GENERAL,
+        "participants": [BOB],
+    }
+    drills = drill_config.drills.model_copy(update={"schedule": [ScheduledDrill.model_validate(entry)]})
+    config = drill_config.model_copy(update={"drills": drills})
+    clock = Clock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+    async with running_bot(bot_settings(database_url, standin), config, standin.workspace, clock) as bot:
+        clock.at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+        await bot.runtime.scheduler.run_due()
+        reminder = await eventually(
+            lambda: next((m for m in bot.workspace.messages(GENERAL) if "Game day" in message_text(m)), None)
+        )
+        clicks = [
+            bot.driver.click(user, "drill_start", channel_id=GENERAL, message_ts=reminder.ts)
+            for user in (ALICE, ALICE)
+        ]
+        await asyncio.gather(*clicks)
+        incident = await eventually(lambda: the_drill(bot))
+        assert set(participants_of(incident)) == {ALICE, BOB}
+        await bot.runtime.scheduler.run_due()
+        assert len([i for i in await bot.runtime.incidents.list_open() if i.drill]) == 1
+        nxt = [t for t in await bot.runtime.scheduler.store.pending(None, "drill.remind")]
+        assert [t.due_at for t in nxt] == [datetime(2027, 1, 1, 9, 0, tzinfo=UTC)]
+        await bot.runtime.drills.stop(incident.id, ALICE)
+        await eventually(lambda: events(bot, incident, EventKind.DRILL_SCORED))
+
+    def drill_report() -> dict[str, Any]:
+        out = io.StringIO()
+        args = ["drill", "report", "--since", "60d", "--format", "json", "--database-url", database_url]
+        with contextlib.redirect_stdout(out):
+            assert cli([*args, "--config", str(EXAMPLE_CONFIG)]) == 0
+        return json.loads(out.getvalue())
+
+    report = await asyncio.to_thread(drill_report)
+    [past] = report["drills"]
+    assert (past["scenario"], past["team"], past["reference"]) == ("db-down", "platform", incident.reference)
+    assert [s["due"][:10] for s in report["skipped"] if s["scenario"] == "db-down"] == ["2026-11-01"]

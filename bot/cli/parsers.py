@@ -120,6 +120,9 @@ def _sandbox(sub: Any) -> None:
         default=None,
         help="keep incidents in this database (default: a fresh SQLite file per run, deleted on exit)",
     )
+    parser.add_argument(
+        "--drill", metavar="SCENARIO", help="start this drill scenario at once (Alice and Bob)"
+    )
 
 
 def _db(sub: Any) -> None:

@@ -173,3 +173,28 @@ def markdown(card: Scorecard, local: str) -> str:
     lines += ["", "## What to practise", ""]
     lines += [f"- {item}" for item in card.practise] or ["- every target was met"]
     return "\n".join(lines) + "\n"
+
+
+_MARKS = {
+    "met": ":white_check_mark:",
+    "missed": ":x:",
+    "not done": ":heavy_minus_sign:",
+    "done": ":ballot_box_with_check:",
+}
+
+
+def slack_text(card: Scorecard, written: str | None) -> str:
+    """The scorecard in the drill's channel (Slack shows no Markdown tables)."""
+    lines = [f"*Drill scorecard: {card.title}* (`{card.scenario}`) — *{card.score} %* of targets met"]
+    for r in card.results:
+        took = human_duration(r.measured) if r.measured is not None else "never"
+        target = f" (target {human_duration(r.target)})" if r.target is not None else ""
+        lines.append(f"{_MARKS[r.verdict]} {r.what}: {took}{target}")
+    lines += [f"{_MARKS.get(v, '')} {audience} told by its deadline: {v}" for audience, v in card.deadlines]
+    if card.went_well:
+        lines.append("*Went well:* " + "; ".join(card.went_well))
+    if card.practise:
+        lines.append("*To practise:* " + "; ".join(card.practise))
+    if written:
+        lines.append(f"Written to `{written}` beside the post-mortems.")
+    return "\n".join(lines)

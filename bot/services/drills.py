@@ -26,7 +26,7 @@ from bot.drills import injects as text
 from bot.drills.messages import reminder
 from bot.drills.scenario import PARTICIPANTS, SCENARIO, Scenario, SLOInject, participants_of
 from bot.drills.schedule import next_occurrence
-from bot.drills.scorecard import Scorecard, markdown, score
+from bot.drills.scorecard import Scorecard, markdown, score, slack_text
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message, notice, text_sections
 from bot.runbooks.schema import Step
@@ -272,13 +272,13 @@ class Drills(IncidentHooks):
         ):
             return
         local = incident.created_at.astimezone(self.config.zone).strftime("%Y-%m-%d %H:%M %Z")
-        document = markdown(card, local)
+        written = None
         if self.scorecards is not None:
             self.scorecards.mkdir(parents=True, exist_ok=True)
-            (self.scorecards / f"{incident.reference}-drill-{card.scenario}.md").write_text(
-                document, encoding="utf-8"
-            )
+            written = f"{incident.reference}-drill-{card.scenario}.md"
+            (self.scorecards / written).write_text(markdown(card, local), encoding="utf-8")
         if incident.channel_id:
+            said = slack_text(card, written)
             await self.slack.post(
-                incident.channel_id, Message(f"Drill scorecard: {card.score} %", text_sections(document, 12))
+                incident.channel_id, Message(f"Drill scorecard: {card.score} %", text_sections(said, 8))
             )

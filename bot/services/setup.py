@@ -292,7 +292,7 @@ class IncidentSetup:
         name = channel_name(
             self.config.channels.name_pattern,
             incident.id,
-            incident.title,
+            incident.title.removeprefix("Drill: ") if incident.drill else incident.title,
             incident.severity,
             incident.created_at.astimezone(self.config.zone),
         )
