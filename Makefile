@@ -4,6 +4,8 @@
 #   make test    install the test extras and the test binaries (Prometheus, Alertmanager, Chromium), run pytest
 #   make lint    ruff check + ruff format --check + lint-imports (the layering contracts)
 #   make bench   run every bench/*.py
+#   make drill SCENARIO=db-down   a practice incident in the local sandbox (examples/drills: db-down,
+#                high-latency, error-spike, circuit-breaker)
 #   make clean   remove the virtualenv and caches (keeps your incidentbot.db)
 # Variables: PYTHON (interpreter used to create the venv), PYTEST_ARGS (passed to pytest).
 
@@ -21,7 +23,7 @@ TEST_STAMP := $(VENV)/.installed-test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench clean test-deps
+.PHONY: help run test lint bench clean test-deps drill
 
 help:
 	@sed -n '2,9s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -49,6 +51,10 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 # its own throw-away database, and ./incidentbot.db is not created.
 run: $(STAMP)
 	exec $(BIN)/incidentbot serve --migrate
+
+SCENARIO ?= db-down
+drill: $(STAMP)
+	exec $(BIN)/incidentbot sandbox --drill $(SCENARIO)
 
 test-deps:
 	bash scripts/install-test-deps.sh

@@ -72,6 +72,8 @@ class EventKind(enum.StrEnum):
     """Someone clicked Keep: the archive moved to data.until."""
     CHANNEL_ARCHIVED = "channel_archived"
     WORKFLOW_STEP = "workflow_step"
+    """One action of a workflow run (data.workflow, data.run, data.step, data.action, data.ok, data.final:
+    no retry follows, data.retry_of: the failure a Retry click repeats)."""
     THRESHOLD_BREACHED = "threshold_breached"
     """A rollback watch's threshold held on the wrong side (data.service, version, expr, above/below, for,
     value): the workflows' `threshold` trigger."""
@@ -84,9 +86,22 @@ class EventKind(enum.StrEnum):
     """The incident outlasted its catalog service's RTO (data.service, tier, rto_seconds, due)."""
     ROLLBACK = "rollback"
     """A rollback watch's other steps (data.phase: armed, requested, suggested, verified, not_cleared,
-    disarmed; data.value where something was measured)."""
-    """One action of a workflow run (data.workflow, data.run, data.step, data.action, data.ok, data.final:
-    no retry follows, data.retry_of: the failure a Retry click repeats)."""
+    disarmed, stage; data.value where something was measured)."""
+    CHANGES_POSTED = "changes_posted"
+    """What changed before the incident: the deploys posted at declare (data.deploys: their ids)."""
+    CHANGE_SUSPECTED = "change_suspected"
+    """A deploy marked as the suspected cause (data.deploy_id, service, version, previous, environment)."""
+    DEPLOY_RECORDED = "deploy_recorded"
+    """A deploy to the incident's service, or to one it depends on, while it is open: the workflows'
+    `deploy.recorded` trigger (data.deploy_id, service, version, environment, status, canary_percent)."""
+    DRILL_STARTED = "drill_started"
+    """A drill began (data.scenario, participants, injects: how many)."""
+    DRILL_INJECT = "drill_inject"
+    """An inject of the drill fired (data.inject: what, data.kind, data.number, data.at: its offset)."""
+    DRILL_SCORED = "drill_scored"
+    """The drill's scorecard (data.scenario, team, score, results: [{what, target, measured, verdict}])."""
+    FIELD_SET = "field_set"
+    """A custom field of the incident was set (data.field, data.value), by a workflow or a person."""
 
 
 AUDIENCES = ("channel", "announcements", "management")
@@ -142,6 +157,13 @@ class Incident:
     next_update_due: datetime | None = None
     roles: dict[str, str] = field(default_factory=dict)
     """role id -> Slack user id of the current holder."""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Custom fields (`set_field`), which workflow conditions read."""
+    drill: bool = False
+
+    def __post_init__(self) -> None:
+        if self.fields is None:  # a row from before custom fields existed
+            object.__setattr__(self, "fields", {})
 
     @property
     def commander(self) -> str | None:
@@ -189,6 +211,8 @@ class DeclareRequest:
     private: bool = False
     source_text: str | None = None
     source_permalink: str | None = None
+    drill: bool = False
+    fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

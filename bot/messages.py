@@ -175,7 +175,7 @@ def _fallback(text: str) -> str:
     return truncate(" ".join(text.split()), FALLBACK_LIMIT)
 
 
-def _safe_link(url: str | None, label: str) -> str | None:
+def safe_link(url: str | None, label: str) -> str | None:
     """Only well-formed http(s) links become `<url|label>`; anything else could break the mrkdwn."""
     if not url:
         return None
@@ -250,7 +250,7 @@ def incident_summary(incident: Incident, config: IncidentSettings, extra: Sequen
         )
     notes = []
     if incident.source_permalink:
-        notes.append(f"Declared from {_safe_link(incident.source_permalink, 'this message')}")
+        notes.append(f"Declared from {safe_link(incident.source_permalink, 'this message')}")
     if incident.next_update_due and not resolved:
         notes.append(f"Next update due {slack_time(incident.next_update_due, config)}")
     if incident.private:
@@ -462,13 +462,21 @@ def problems(lines: Iterable[str]) -> Message:
     return Message(_fallback(text), text_sections(text, MESSAGE_BLOCKS))
 
 
+DRILL_BANNER = ":test_tube: *DRILL — not a real incident*"
+
+
+def with_banner(message: Message) -> Message:
+    """A drill's message: the banner first (a message holds 50 blocks: the last gives way)."""
+    return Message(f"[DRILL] {message.text}", [context(DRILL_BANNER), *message.blocks][:50])
+
+
 def notice(text: str) -> Message:
     """A one-line bot post in the incident channel; `text` is bot-composed mrkdwn (mentions intended)."""
     return Message(_fallback(text), [section(text)])
 
 
 def note_recorded(incident: Incident, author: str, text: str, permalink: str | None = None) -> Message:
-    link = _safe_link(permalink, "original message")
+    link = safe_link(permalink, "original message")
     source = f" ({link})" if link else ""
     body = f":memo: Added to the {incident.reference} timeline by {user_mention(author)}{source}:\n>"
     quoted = escape_mrkdwn(text).replace("\n", "\n>")

@@ -5,7 +5,7 @@ One registry per running app (not the global one) so several apps in one test pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -20,7 +20,16 @@ class Gauges:
     postmortems_overdue: int
     action_items_open: int
     action_items_overdue: int
+    dora: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    """Scope ("all" or a service) → DORA's keys over the last 30 days (`bot.changes.dora`)."""
 
+
+DORA_KEYS = {
+    "deployments_per_day": "Successful production deploys per day",
+    "lead_time_seconds": "Median lead time for changes (commit to production)",
+    "change_failure_ratio": "Production deploys that failed (suspected cause, rolled back) over all",
+    "time_to_restore_seconds": "Median declare-to-resolve of change-caused incidents",
+}
 
 _RESOLVE_BUCKETS = (300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 24 * 3600, 72 * 3600)
 
@@ -108,6 +117,10 @@ class Metrics:
         )
         self.action_items_open = gauge("incidentbot_action_items_open", "Open action items")
         self.action_items_overdue = gauge("incidentbot_action_items_overdue", "Open action items past due")
+        self.dora = {
+            key: gauge(f"incidentbot_dora_{key}", f"{text} over the last 30 days", ("service",))
+            for key, text in DORA_KEYS.items()
+        }
 
     def set_state(self, gauges: Gauges) -> None:
         for severity, count in gauges.open_by_severity.items():
@@ -115,6 +128,10 @@ class Metrics:
         self.postmortems_overdue.set(gauges.postmortems_overdue)
         self.action_items_open.set(gauges.action_items_open)
         self.action_items_overdue.set(gauges.action_items_overdue)
+        for scope, figures in gauges.dora.items():
+            for key, value in figures.items():
+                if key in self.dora:
+                    self.dora[key].labels(scope).set(float("nan") if value is None else value)
 
     def declared(self, severity: str) -> None:
         self.incidents_declared.labels(severity).inc()

@@ -12,6 +12,8 @@ from commands import (
     changes,
     communication,
     declare,
+    deploys,
+    drills,
     incident_command,
     listing,
     notes,
@@ -54,6 +56,8 @@ _MODULES = (
     workflows,
     rollback,
     catalog,
+    deploys,
+    drills,
     listing,
 )
 

@@ -12,8 +12,10 @@ from bot.services.actions import ActionItems
 from bot.services.archive import ChannelArchiver
 from bot.services.catalog import ServiceCatalog
 from bot.services.catchup import Catchups
+from bot.services.changes import ChangeTracking
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication
+from bot.services.drills import Drills
 from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
@@ -46,6 +48,8 @@ class Deps:
     archiver: ChannelArchiver
     workflows: Workflows
     rollbacks: Rollbacks
+    changes: ChangeTracking
+    drills: Drills
     catalog: ServiceCatalog | None = None
     """The service catalog's use cases (`/incident service`, the at-risk button)."""
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

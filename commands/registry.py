@@ -65,6 +65,8 @@ HELP_ORDER = (
     "actions",
     "workflows",
     "rollback-watch",
+    "changes",
+    "drill",
     "postmortem",
     "slo",
     "service",

@@ -102,8 +102,11 @@ def bot_settings(database_url: str, standin: RunningStandin, **overrides: Any) -
 @pytest.fixture
 def app_config() -> AppConfig:
     """The example config without its example workflows, which would act in every test's incidents
-    (tests/test_workflows.py runs workflows of its own)."""
-    return load_config(EXAMPLE_CONFIG).model_copy(update={"workflows": []})
+    (tests/test_workflows.py runs workflows of its own), nor its game-day reminders."""
+    config = load_config(EXAMPLE_CONFIG)
+    return config.model_copy(
+        update={"workflows": [], "drills": config.drills.model_copy(update={"schedule": []})}
+    )
 
 
 @pytest.fixture

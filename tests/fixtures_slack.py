@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.standin import RunningStandin, SlackDriver, Workspace, eventually, start_standin
+from bot.standin.pagers import RunningPagers, start_pager_standins
 
 __all__ = ["BOT_TOKEN", "SIGNING_SECRET", "eventually"]
 
@@ -65,3 +66,10 @@ async def slack_driver(
     yield make
     for driver in drivers:
         await driver.close()
+
+
+@pytest.fixture
+async def pagers() -> AsyncIterator[RunningPagers]:
+    """The PagerDuty and Opsgenie stand-ins."""
+    async with await start_pager_standins() as running:
+        yield running

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.catalog.messages import ACTION_ADD_AT_RISK
+from bot.changes.deploys import DeployNotice
+from bot.changes.store import DeployStore
 from bot.domain import EventKind, Incident
 from bot.oncall.schedules import on_call
 from bot.services.catalog import ServiceCatalog
@@ -22,6 +24,7 @@ from bot.workflows.settings import Workflow
 from tests.fixtures_bot import ALICE, BOB, GENERAL, BotUnderTest, Clock
 from tests.fixtures_smtp import SmtpServer
 from tests.test_communication_deadlines import T0, clock, events  # noqa: F401  (clock: a fixture)
+from tests.test_drills import the_drill
 from tests.test_email_flow import CTO, clocked_bot, resolve
 from tests.test_lifecycle import declare, latest_view
 from tests.test_slo_slack import response_with
@@ -272,6 +275,32 @@ async def test_dependents_on_the_status_page_can_join_the_draft(clocked: BotUnde
     assert added.actor == ALICE and added.data == {"components": ["api"]}
     catalog: ServiceCatalog = bot.runtime.catalog
     assert await catalog.add_at_risk(incident.id, ["api"], ALICE) == []  # a second click adds nothing
+
+
+async def test_a_drill_on_a_catalog_service_tells_no_real_team(clocked: BotUnderTest) -> None:
+    bot = clocked
+    await bot.driver.slash(ALICE, GENERAL, f"drill db-down <@{BOB}>")
+    incident = await eventually(lambda: the_drill(bot))
+    await eventually(lambda: said(bot, incident.channel_id or "", "drill preview: data would be told"))
+    assert said(bot, "C0DATATEAM", incident.reference) == []
+    assert await events(bot, incident, EventKind.OWNER_TEAM_TOLD) == []
+
+
+async def test_the_card_shows_the_recent_production_deploys_of_the_change_tracking(bot: BotUnderTest) -> None:
+    deploys = DeployStore(bot.runtime.incidents.store.sessions)
+    now = datetime.now(UTC)
+    for version, ago, environment in (
+        ("v7", 2, "production"),
+        ("v8", 1, "staging"),
+        ("v6", 30, "production"),
+    ):
+        at = now - timedelta(hours=ago)
+        notice = DeployNotice(service="pms", version=version, deployed_at=at, environment=environment)
+        await deploys.record(notice, notice.key("test"), "test", at)
+    await bot.driver.slash(ALICE, GENERAL, "service pms")
+    card = await response_with(bot.workspace, "*Recent deploys:*")
+    text = str(card.blocks)
+    assert "*pms* v7" in text and "v8" not in text and "v6" not in text  # production, last 24 h
 
 
 async def test_service_card_and_unknown_service(bot: BotUnderTest) -> None:

@@ -66,3 +66,12 @@ def test_a_late_first_notice_is_missed_and_cadence_counts_every_gap() -> None:
     # gaps 25 (kept), 45 (late), and 90 → 100 at the end (kept)
     result = cadence(plan, "SEV1", minutes(100))
     assert (result.kept, result.missed) == (2, 1)
+
+
+def test_a_notice_within_the_deadlines_minute_is_on_time() -> None:
+    """A 15 min deadline met at 15:30 (deadlines are minutes), missed at 16:00; likewise a 0m audience's
+    automatic notice, a second after the declaration, is on time."""
+    plan = audience_plan("management", MANAGEMENT, incident(), [told(1, 15.5)], False)
+    assert plan is not None and plan.met_first is True
+    late = audience_plan("management", MANAGEMENT, incident(), [told(1, 16)], False)
+    assert late is not None and late.met_first is False

@@ -106,7 +106,22 @@ async def test_an_older_schema_is_refused_and_upgrading_keeps_the_incidents(data
     await db.downgrade(database_url, "0001")
     engine = db.make_engine(database_url)
     try:
-        incident_id = await add_incident_with_event(db.make_sessionmaker(engine))
+        async with engine.begin() as connection:  # the ORM knows columns 0001 had not: plain SQL
+            incident_id = await connection.scalar(
+                text(
+                    "INSERT INTO incidents (declare_key, title, severity, status, summary, private, reporter,"
+                    " created_at) VALUES ('declare:V1', 'Checkout errors', 'SEV2', 'investigating', '',"
+                    " false, 'U0ALICE000', :at) RETURNING id"
+                ),
+                {"at": T0},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO timeline_events (incident_id, kind, actor, occurred_at, text, data)"
+                    " VALUES (:id, 'declared', 'U0ALICE000', :at, 'declared', '{}')"
+                ),
+                {"id": incident_id, "at": T0},
+            )
         expected = rf"older schema \(revision 0001, code needs {db.head_revision()}\)"
         with pytest.raises(db.SchemaNotMigrated, match=expected):
             await db.check_schema(engine)

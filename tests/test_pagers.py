@@ -24,7 +24,7 @@ from bot.integrations.pagers import (
     RequestOutcome,
     build_providers,
 )
-from bot.standin.pagers import OPSGENIE, OPSGENIE_KEY, PAGERDUTY, RunningPagers, start_pager_standins
+from bot.standin.pagers import OPSGENIE, OPSGENIE_KEY, PAGERDUTY, RunningPagers
 from tests.processes import refusing_port
 
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdef012345"
@@ -32,12 +32,6 @@ PD_ENV = "INCIDENTBOT_PAGERDUTY_ROUTING_KEY"
 OG_ENV = "INCIDENTBOT_OPSGENIE_API_KEY"
 FAST = {"backoff": 0.05}
 """Retry backoff for 5xx in tests; Retry-After on 429 is still honoured as sent."""
-
-
-@pytest.fixture
-async def pagers() -> AsyncIterator[RunningPagers]:
-    async with await start_pager_standins() as running:
-        yield running
 
 
 @pytest.fixture

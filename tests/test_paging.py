@@ -18,7 +18,7 @@ from bot.domain import EventKind, Incident
 from bot.oncall.settings import OnCallConfig
 from bot.services.paging import CONFIRM, CONFIRM_ATTEMPTS, ESCALATE, dedup_key
 from bot.standin import RunningStandin, Workspace, eventually
-from bot.standin.pagers import RunningPagers, start_pager_standins
+from bot.standin.pagers import RunningPagers
 from bot.standin.state import message_text
 from tests.fixtures_bot import (
     ALICE,
@@ -257,12 +257,6 @@ async def test_a_page_survives_a_restart_mid_wait_and_fires_once(
         assert await second.runtime.scheduler.run_due() == 0
         assert await paged_users(second, incident) == [BOB, CAROL]
         assert len(dms(standin.workspace, CAROL)) == 1
-
-
-@pytest.fixture
-async def pagers() -> AsyncIterator[RunningPagers]:
-    async with await start_pager_standins() as running:
-        yield running
 
 
 def with_paging(config: AppConfig, paging: dict[str, Any]) -> AppConfig:

@@ -30,6 +30,8 @@ from bot.timers import TimerStore
 from bot.workflows.settings import Workflow
 from tests.fixtures_bot import ALICE, EXAMPLE_CONFIG, GENERAL, BotUnderTest, Clock, bot_settings, running_bot
 from tests.fixtures_prometheus import RunningPrometheus
+from tests.test_alerts import TOKEN
+from tests.test_deploys import generic
 from tests.test_lifecycle import declare
 
 WAIT = 15.0
@@ -132,6 +134,14 @@ async def test_a_breach_declares_rolls_back_and_verification_pages_the_on_call_a
             await bot.runtime.scheduler.run_due()
         assert len(await events(bot, incident, EventKind.THRESHOLD_BREACHED, EventKind.PAGE_SENT)) == 2
         assert len(await bot.runtime.incidents.list_open()) == 1
+        # the post-mortem tells what the bot did, with the measured values
+        document = await bot.runtime.postmortems.markdown(incident.id)
+        assert (
+            f"Threshold breached after **checkout v42** (from 41): measured **{breach.data['value']:.4g}**"
+            in document
+        )
+        assert "Rollback requested:" in document and "Rollback did **not** clear the threshold" in document
+        assert "Workflow **on-threshold**: added action item #1 ✓\n" in document
 
 
 async def _steps(bot: BotUnderTest, incident: Incident) -> list[dict[str, Any]] | None:
@@ -329,3 +339,68 @@ def test_the_default_policy_does_not_require_sev1_and_sev2_but_a_given_one_is_ch
     AppConfig.model_validate({"severities": severities})
     with pytest.raises(ValueError, match=r"rollback.automatic: unknown severity 'SEV1'"):
         AppConfig.model_validate({"severities": severities, "rollback": {"automatic": ["SEV1"]}})
+
+
+async def _canary(bot: BotUnderTest, clock: Clock, percent: int, status: str = "in_progress") -> None:
+    """The pipeline reports a stage of checkout 43 (one deploy: its id), over the deployments webhook."""
+    body = {
+        "service": "checkout",
+        "version": "43",
+        "id": "run-43",
+        "status": status,
+        "canary_percent": percent,
+    }
+    assert (await generic(bot, body, TOKEN))[0] == 200
+    await bot.runtime.scheduler.run_due()
+
+
+async def _deployed_42(bot: BotUnderTest, clock: Clock) -> None:
+    at = (clock.at - timedelta(days=1)).isoformat()
+    assert (await generic(bot, {"service": "checkout", "version": "42", "deployed_at": at}, TOKEN))[0] == 200
+    await bot.runtime.scheduler.run_due()
+
+
+async def test_a_canary_is_gated_at_each_stage_for_a_whole_window(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, prometheus: RunningPrometheus
+) -> None:
+    config = quiet(app_config, window=timedelta(minutes=10))
+    settings = bot_settings(database_url, standin, prometheus_url=prometheus.url, webhook_token=TOKEN)
+    clock = Clock(prometheus.at - timedelta(minutes=100))  # the error burst starts an hour before the end
+    async with running_bot(settings, config, standin.workspace, clock) as bot:
+        await _deployed_42(bot, clock)
+        assert await _watching(bot, None) is None  # a finished deploy from a day ago arms nothing now…
+        await _canary(bot, clock, 10)
+        [first] = await bot.runtime.scheduler.store.pending(None, EVALUATE)
+        assert first.payload["previous"] == "42"  # …but it is what the canary rolls back to
+
+        async def unwatched() -> bool:
+            return await _watching(bot, None) is None
+
+        for _ in range(12):  # 6 minutes at 10 %
+            clock.advance(seconds=30)
+            await bot.runtime.scheduler.run_due()
+        await _canary(bot, clock, 25)
+        assert await _watching(bot, None)
+        taken = await step(bot, clock, unwatched)
+        assert 19 <= taken <= 21  # a whole window from the 25 % stage (6 + 10 min, not 10)
+        assert await bot.runtime.incidents.list_open() == []
+
+
+async def test_a_breach_at_a_canary_stage_rolls_back_to_the_version_before(
+    database_url: str, standin: RunningStandin, app_config: AppConfig, prometheus: RunningPrometheus
+) -> None:
+    settings = bot_settings(database_url, standin, prometheus_url=prometheus.url, webhook_token=TOKEN)
+    clock = Clock(prometheus.at - timedelta(minutes=70))
+    async with running_bot(settings, quiet(app_config), standin.workspace, clock) as bot:
+        await _deployed_42(bot, clock)
+        await _canary(bot, clock, 10)
+
+        async def declared() -> list[Incident]:
+            return await bot.runtime.incidents.list_open()
+
+        await step(bot, clock, declared)
+        [incident] = await bot.runtime.incidents.list_open()
+        [breach] = await events(bot, incident, EventKind.THRESHOLD_BREACHED)
+        assert breach.data["canary_percent"] == 10 and "checkout 43 at canary 10 %" in breach.text
+        [asked] = await events(bot, incident, EventKind.RUNBOOK_STEP_APPROVAL)
+        assert asked.data["params"]["revision"] == "42"

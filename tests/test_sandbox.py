@@ -1052,3 +1052,25 @@ def test_block_kit_and_every_input_kind_in_chromium(chrome: Any, threaded_sandbo
     assert simple["radio"]["selected_option"]["value"] == "right"
     assert simple["day"]["selected_date"] == "2026-12-24" and simple["at"]["selected_time"] == "09:30"
     assert simple["when"]["selected_date_time"] == epoch
+
+
+@pytest.mark.browser
+def test_a_drill_in_chromium(chrome: Any, threaded_sandbox: ThreadedSandbox) -> None:
+    """`/incident drill db-down @bob` typed in #general: the drill's channel, its banner on every message,
+    the first inject (the PostgresDown alert), then `/incident drill stop` and the scorecard."""
+    sb, ws = threaded_sandbox, threaded_sandbox.sandbox.workspace
+    page = Browser(chrome, sb)
+    chrome.get(sb.sandbox.url)
+    page.shown('#channel-list li[data-name="general"]')
+    page.say("/incident drill db-down @bob")
+    page.open_channel("drill-")
+    assert "DRILL — not a real incident" in page.text("#messages .msg.pinned")
+    page.message("PostgresDown")
+    page.message("Nobody real is paged")
+    page.say("/incident drill stop")
+    scorecard = page.message("Drill scorecard")
+    assert "Drill scorecard: Database down (db-down)" in scorecard.text
+    assert "% of targets met" in scorecard.text
+    drill = sb.read(lambda: next(c for c in ws.channels.values() if c.name.startswith("drill-")))
+    assert all(m.text.startswith("[DRILL]") for m in sb.read(lambda: list(drill.messages)))
+    assert page.problems() == []

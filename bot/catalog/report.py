@@ -91,9 +91,11 @@ async def load_rto(
     since: datetime,
     until: datetime,
     now: datetime,
+    include_drills: bool = False,
 ) -> RtoTables:
+    """Drills are left out unless asked for: practice does not spend a service's recovery record."""
     incidents = await IncidentStore(sessions).declared_between(since, until)
-    return rto_figures(section, incidents, now)
+    return rto_figures(section, [i for i in incidents if include_drills or not i.drill], now)
 
 
 def _human(delta: timedelta | None) -> str:

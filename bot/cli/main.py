@@ -117,6 +117,7 @@ def _check_config(settings: Settings, path: str | None) -> int:
         mail_warnings,
         template_problems,
     )
+    from bot.drills.scenario import load_scenarios, references
     from bot.runbooks.model import configured_runbooks
     from bot.slo.specs import configured_slos
     from bot.workflows.files import combined
@@ -128,6 +129,7 @@ def _check_config(settings: Settings, path: str | None) -> int:
         runbooks = configured_runbooks(config.runbooks, source)
         folder = config_relative(source, config.workflows_dir) if config.workflows_dir else None
         workflows = combined(config.workflows, folder)
+        scenarios = load_scenarios(config_relative(source, config.drills.directory))
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     problems = [f"template: {p}" for p in template_problems(config)]
@@ -153,6 +155,16 @@ def _check_config(settings: Settings, path: str | None) -> int:
     problems += Catalog(config.catalog, services).problems(
         schedules, slo_ids, runbooks, components, audiences
     )
+    for scenario in scenarios.values():
+        problems += [
+            f"drills: {p}"
+            for p in references(scenario, [s.id for s in config.severities], services, runbooks)
+        ]
+    problems += [
+        f"drills.schedule: unknown scenario {entry.scenario!r} ({', '.join(sorted(scenarios)) or 'none'})"
+        for entry in config.drills.schedule
+        if entry.scenario not in scenarios
+    ]
     for warning in [*escalation_warnings(config), *mail_warnings(settings, config)]:
         print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
@@ -162,7 +174,8 @@ def _check_config(settings: Settings, path: str | None) -> int:
     print(
         f"config ok: {source}: {len(config.severities)} severities, {len(config.roles)} roles, "
         f"{len(config.services)} services, {len(slos)} SLOs, {len(runbooks)} runbooks, "
-        f"{len(workflows)} workflows (`incidentbot workflow validate` checks their templates)"
+        f"{len(workflows)} workflows (`incidentbot workflow validate` checks their templates), "
+        f"{len(scenarios)} drill scenarios"
     )
     return EXIT_OK
 
@@ -222,7 +235,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import rollback as rollback_cli
 
             return rollback_cli.run(args, settings, _config(settings, config_file))
-        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage"):
+        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage", "deploy", "drill"):
             from importlib import import_module
 
             command = import_module(f"bot.cli.{args.command}")

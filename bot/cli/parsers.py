@@ -120,6 +120,9 @@ def _sandbox(sub: Any) -> None:
         default=None,
         help="keep incidents in this database (default: a fresh SQLite file per run, deleted on exit)",
     )
+    parser.add_argument(
+        "--drill", metavar="SCENARIO", help="start this drill scenario at once (Alice and Bob)"
+    )
 
 
 def _db(sub: Any) -> None:
@@ -229,14 +232,22 @@ def _report(sub: Any) -> None:
     )
     report.add_argument(
         "--since",
-        default="30d",
-        help="start: a duration before --until (30d, 12w) or an ISO date/time (default: 30d)",
+        help="start: a duration before --until (30d, 12w) or an ISO date/time (default 30d, 90d with --dora)",
     )
     report.add_argument(
         "--until", help="end, excluded: an ISO date/time, or a duration before now (default: now)"
     )
     report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
     report.add_argument("--check", action="store_true", help="exit 1 when a target is missed (for CI)")
+    report.add_argument(
+        "--dora",
+        action="store_true",
+        help="DORA's four keys from the recorded deploys, overall and per service",
+    )
+    report.add_argument("--service", help="with --dora: one service only")
+    report.add_argument(
+        "--include-drills", action="store_true", help="count drills too (left out by default)"
+    )
     _with_sources(report)
 
 
@@ -360,6 +371,42 @@ def _rollback_watch(sub: Any) -> None:
     _with_sources(watch)
 
 
+def _deploy(sub: Any) -> None:
+    deploy = sub.add_parser("deploy", help="deploys: record one from a pipeline")
+    commands = deploy.add_subparsers(dest="deploy_command", required=True)
+    record = commands.add_parser(
+        "record", help="record a deploy (what-changed, DORA; a watched service's rollback watch is armed)"
+    )
+    record.add_argument("--service", required=True, help="the service deployed (an id of the catalog)")
+    record.add_argument("--version", required=True, help="the version deployed, e.g. v1.4.2")
+    record.add_argument("--environment", default="production", help="default: production")
+    record.add_argument("--commit", help="the commit's SHA")
+    record.add_argument("--commit-time", help="when that commit was made, ISO 8601 with a zone (lead time)")
+    record.add_argument("--url", help="a link to the deploy (pipeline run, release)")
+    record.add_argument("--status", default="success", help="success, failure, in_progress, rolled_back…")
+    record.add_argument("--deployed-at", help="when it reached the environment, ISO 8601 (default: now)")
+    record.add_argument("--canary", type=int, help="the canary stage reached, in percent (10, 25, 50, 100)")
+    record.add_argument("--id", help="the pipeline's id of the deploy: later records with it update it")
+    _with_sources(record)
+
+
+def _drill(sub: Any) -> None:
+    drill = sub.add_parser("drill", help="practice incidents: run a scenario, list them, report past drills")
+    commands = drill.add_subparsers(dest="drill_command", required=True)
+    run = commands.add_parser("run", help="start a drill (the serving bot runs it)")
+    run.add_argument("scenario", help="a scenario of drills.directory")
+    run.add_argument(
+        "--participants", required=True, help="Slack user ids, comma-separated: U0ALICE000,U0BOB00000"
+    )
+    _with_sources(run)
+    listing = commands.add_parser("list", help="the scenarios")
+    _with_sources(listing, database=False)
+    report = commands.add_parser("report", help="past drills with their scores, and scheduled ones skipped")
+    report.add_argument("--since", default="365d", help="a duration (90d) or an ISO date (default: 365d)")
+    report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
+    _with_sources(report)
+
+
 def build_parser(version: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="incidentbot", description="Slack incident bot")
     parser.add_argument("--version", action="version", version=f"incidentbot {version}")
@@ -378,6 +425,8 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         _workflow,
         _rollback_watch,
         _catalog,
+        _deploy,
+        _drill,
     ):
         add(sub)
     return parser

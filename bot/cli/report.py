@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bot.catalog import report as rto_report
 from bot.catalog.report import RtoTables, load_rto
+from bot.changes import dora
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
 from bot.communication import report as comm
 from bot.communication.report import AudienceFigures, load_communication
@@ -34,7 +35,7 @@ from bot.settings import parse_duration
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-class _BadArgument(ValueError):
+class BadArgument(ValueError):
     pass
 
 
@@ -47,12 +48,12 @@ def moment(text: str, reference: datetime, zone: ZoneInfo) -> datetime:
         pass
     else:
         if delta <= timedelta(0):
-            raise _BadArgument(f"{text!r}: give a duration longer than zero")
+            raise BadArgument(f"{text!r}: give a duration longer than zero")
         return reference - delta
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise _BadArgument(
+        raise BadArgument(
             f"{text!r} is neither a duration (30d, 12w, 24h) "
             "nor an ISO date or time (2026-03-01, 2026-03-01T12:00)"
         ) from None
@@ -63,7 +64,7 @@ def window(since: str, until: str | None, now: datetime, zone: ZoneInfo) -> tupl
     end = moment(until, now, zone) if until else now
     start = moment(since, end, zone)
     if start >= end:
-        raise _BadArgument(f"--since ({start.isoformat()}) must be before --until ({end.isoformat()})")
+        raise BadArgument(f"--since ({start.isoformat()}) must be before --until ({end.isoformat()})")
     return start, end
 
 
@@ -91,21 +92,60 @@ def _with_sections(fmt: str, rendered: str, sections: list[Section]) -> str:
     return rendered.rstrip("\n") + "".join("\n\n" + s.markdown.rstrip("\n") for s in sections) + "\n"
 
 
+def _dora(
+    args: argparse.Namespace, settings: Settings, config: AppConfig, since: datetime, until: datetime
+) -> int:
+    production = config.changes.production
+
+    async def load(sessions: Sessions) -> dora.Dora:
+        return await dora.load_dora(sessions, production, since, until, args.service, args.include_drills)
+
+    try:
+        report = read_database(settings, load)
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        sys.stdout.write(json.dumps(dora.data(report), indent=2, ensure_ascii=False) + "\n")
+    elif args.format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, dora.CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(dora.csv_rows(report))
+        sys.stdout.write(out.getvalue())
+    else:
+        sys.stdout.write(dora.markdown(report))
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     now = utcnow()
     try:
-        since, until = window(args.since, args.until, now, config.zone)
-    except _BadArgument as exc:
+        since, until = window(args.since or ("90d" if args.dora else "30d"), args.until, now, config.zone)
+    except BadArgument as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.dora:
+        return _dora(args, settings, config, since, until)
+    if args.service:
+        print("error: --service goes with --dora", file=sys.stderr)
         return EXIT_USAGE
     severities = [s.id for s in config.severities]
 
     async def load(sessions: Sessions) -> tuple[Report, list[AudienceFigures], RtoTables]:
-        report = await load_report(sessions, config, since, until, now)
+        report = await load_report(sessions, config, since, until, now, args.include_drills)
         told = await load_communication(
-            sessions, config.communication, config.resolved_status, severities, since, until, now
+            sessions,
+            config.communication,
+            config.resolved_status,
+            severities,
+            since,
+            until,
+            now,
+            args.include_drills,
         )
-        return report, told, await load_rto(sessions, config.catalog, since, until, now)
+        rto = await load_rto(sessions, config.catalog, since, until, now, args.include_drills)
+        return report, told, rto
 
     try:
         report, told, rto = read_database(settings, load)

@@ -13,7 +13,13 @@ def run_cli(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.run import run_sandbox
 
     return asyncio.run(
-        run_sandbox(settings, config_path=args.config, port=args.port, database_url=args.database_url)
+        run_sandbox(
+            settings,
+            config_path=args.config,
+            port=args.port,
+            database_url=args.database_url,
+            drill=args.drill,
+        )
     )
 
 

@@ -27,6 +27,9 @@ class Waiver:
     reason: str
 
 
+ON_TIME = timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
 class AudiencePlan:
     """One audience of one incident: its first deadline, when it was told, what is due now."""
@@ -50,10 +53,12 @@ class AudiencePlan:
 
     @property
     def met_first(self) -> bool | None:
-        """Whether the first notice came by its deadline; None when there was no deadline or no notice."""
+        """Whether the first notice came by its deadline; None when there was no deadline or no notice.
+        Deadlines are whole minutes: a notice within the deadline's minute is on time (the automatic
+        notice of a `0m` audience leaves a second or two after the declaration, and is not late)."""
         if self.first_due is None or self.first_told is None:
             return None
-        return self.first_told <= self.first_due
+        return self.first_told < self.first_due + ON_TIME
 
     def overdue(self, now: datetime) -> timedelta | None:
         return now - self.due if self.due is not None and now > self.due else None

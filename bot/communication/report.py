@@ -117,9 +117,10 @@ async def load_communication(
     since: datetime,
     until: datetime,
     now: datetime,
+    include_drills: bool = False,
 ) -> list[AudienceFigures]:
     store = IncidentStore(sessions)
-    incidents = await store.declared_between(since, until)
+    incidents = [i for i in await store.declared_between(since, until) if include_drills or not i.drill]
     timelines = await store.timelines([i.id for i in incidents], KINDS)
     return communication_figures(section, incidents, timelines, resolved_status, now, severities)
 

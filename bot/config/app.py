@@ -16,7 +16,9 @@ from pydantic import ValidationError, model_validator
 from bot.alerts.routing import AlertmanagerConfig
 from bot.catalog.files import load_catalog_files
 from bot.catalog.settings import CatalogConfig, catalog_services
+from bot.changes.settings import ChangesConfig
 from bot.communication.settings import CommunicationConfig
+from bot.drills.settings import DrillsConfig
 from bot.integrations.pagers import PagingConfig
 from bot.oncall.settings import OnCallConfig
 from bot.postmortem.report_settings import ReportConfig
@@ -54,6 +56,10 @@ class AppConfig(IncidentSettings):
     """The service catalog (issue 20): its components extend `services` (or become services)."""
     catalog_dir: Path | None = None
     """A directory of catalog files (`components:` / `scenarios:`), relative to this file; read at load."""
+    changes: ChangesConfig = ChangesConfig()
+    """Deploys: what changed before an incident, and DORA's figures (issue 20)."""
+    drills: DrillsConfig = DrillsConfig()
+    """Practice incidents: scenario files and game days (issue 21)."""
 
     @model_validator(mode="after")
     def _references(self) -> AppConfig:

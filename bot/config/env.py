@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     """Extra headers, `Name: value` pairs separated by `;` or new lines (e.g. `X-Scope-OrgID: tenant-1`)."""
     config: Path = Path("./incidentbot.yml")
     webhook_token: SecretStr | None = None
+    github_webhook_secret: SecretStr | None = None
+    """Verifies `X-Hub-Signature-256` on GitHub `deployment_status` deliveries (none: they are refused)."""
     pagerduty_webhook_secret: SecretStr | None = None
     """Signing secret of the PagerDuty v3 webhook subscription that reports acknowledgements back."""
     statuspage_api_key: SecretStr | None = None

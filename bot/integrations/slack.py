@@ -27,7 +27,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.messages import Message
+from bot.messages import Message, with_banner
 from bot.timers import FIRING, IN_WORKER, RetryLater
 
 log = logging.getLogger(__name__)
@@ -156,9 +156,15 @@ USER_NAME_TTL = 900.0
 """Seconds a display name is reused: names change rarely, and a post-mortem names everyone at once."""
 
 
+DRILL_PREFIX = "drill-"
+
+
 class SlackGateway:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+        self.drill_channels: set[str] = set()
+        """Channels of drills (created as `drill-…`, or found open at start): everything posted or
+        updated there carries the drill banner, whoever builds the message."""
         self._bot_user_id: str | None = None
         self._dm_channels: dict[str, tuple[str, float]] = {}
         self._names: dict[str, tuple[str, float]] = {}
@@ -218,6 +224,8 @@ class SlackGateway:
                     log.info("channel name %s taken, trying another", candidate)
                     continue
                 raise
+            if name.startswith(DRILL_PREFIX):
+                self.drill_channels.add(data["channel"]["id"])
             return Channel(id=data["channel"]["id"], name=data["channel"]["name"])
         raise SlackFailure("conversations.create", f"name_taken (tried {name} and 9 variants)")
 
@@ -248,7 +256,11 @@ class SlackGateway:
                     failed[user] = failure.error
         return failed
 
+    def _marked(self, channel: str, message: Message) -> Message:
+        return with_banner(message) if channel in self.drill_channels else message
+
     async def post(self, channel: str, message: Message, thread_ts: str | None = None) -> str:
+        message = self._marked(channel, message)
         args: dict[str, Any] = {"channel": channel, "text": message.text, "blocks": message.blocks}
         if thread_ts:
             args["thread_ts"] = thread_ts
@@ -267,9 +279,11 @@ class SlackGateway:
         return True
 
     async def update(self, channel: str, ts: str, message: Message) -> None:
+        message = self._marked(channel, message)
         await self._call("chat.update", channel=channel, ts=ts, text=message.text, blocks=message.blocks)
 
     async def ephemeral(self, channel: str, user: str, message: Message) -> None:
+        message = self._marked(channel, message)
         await self._call(
             "chat.postEphemeral", channel=channel, user=user, text=message.text, blocks=message.blocks
         )

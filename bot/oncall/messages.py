@@ -16,6 +16,7 @@ from bot.messages import (
     header,
     section,
     truncate,
+    with_banner,
 )
 from bot.oncall.schedules import OnCallSummary
 from bot.settings import IncidentSettings
@@ -59,7 +60,7 @@ def page_dm(incident: Incident, reason: str, page_id: int, config: IncidentSetti
         {"type": "actions", "block_id": "page", "elements": buttons},
     ]
     text = f"Paged for {incident.reference} ({incident.severity}): {escape_mrkdwn(incident.title)}"
-    return Message(text, blocks)
+    return with_banner(Message(text, blocks)) if incident.drill else Message(text, blocks)
 
 
 def is_page(message: dict[str, Any], page_id: int) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 from bot.domain import CALL_OUTCOMES, AudienceRecord, EventKind, Incident, TimelineEvent
 from bot.formatting import human_duration, status_label
 from bot.formatting.markdown import md_block, md_cell, md_inline, person_name, slack_plain
+from bot.postmortem.automation import change_rows
 from bot.postmortem.facts import (
     NARRATIVE,
     WHY_PROMPTS,
@@ -370,6 +371,7 @@ def postmortem_context(facts: Facts) -> dict[str, Any]:
         "response_target": verdict.text,
         "actions": actions,
         "communication": [_communication_row(r, incident.created_at, d) for r in facts.communication],
+        "changes": change_rows(events, d),
         "facts": facts,
         "events": events,
     }

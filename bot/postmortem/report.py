@@ -34,12 +34,15 @@ async def load_report(
     since: datetime,
     until: datetime,
     now: datetime,
+    include_drills: bool = False,
 ) -> Report:
     """Read what the report needs (incidents of the window and of the repeat look-back, the events its
-    figures are made of in one query, post-mortems, action items) and compute it."""
+    figures are made of in one query, post-mortems, action items) and compute it. Drills are practice:
+    left out unless asked for."""
     section = report_config(config)
     store = IncidentStore(sessions)
     incidents = await store.declared_between(since - section.repeat_window, until)
+    incidents = [i for i in incidents if include_drills or not i.drill]
     events = await store.timelines([i.id for i in incidents], TIME_KINDS)  # the figures' events only
     postmortems = await PostmortemStore(sessions).everything()
     items = await ActionItemStore(sessions).everything()

@@ -24,6 +24,8 @@ from bot.formatting.markdown import (
     person_name,
     slack_plain,
 )
+from bot.postmortem.automation import HANDLERS as AUTOMATION
+from bot.postmortem.automation import params_text
 from bot.settings import IncidentSettings
 from bot.templating import severity_label
 
@@ -123,7 +125,7 @@ class Describer:
         return md_inline(role.name if role else status_label(role_id))
 
     def entry(self, event: TimelineEvent) -> Entry:
-        handler = _HANDLERS.get(str(event.kind))
+        handler = _HANDLERS.get(str(event.kind)) or AUTOMATION.get(str(event.kind))
         what, details, block = handler(self, event) if handler else self.other(event)
         actor = event.actor
         if actor:
@@ -412,7 +414,7 @@ class Describer:
         name = self.step_name(data)
         decision = data.get("decision")
         if decision == "requested":
-            params = _params(data.get("params"))
+            params = params_text(data.get("params"))
             return f"Asked to run dangerous step {name}" + (f" with {params}" if params else ""), [], ""
         if decision == "approved":
             by = f" (asked by {self.who(data['requested_by'])})" if data.get("requested_by") else ""
@@ -495,12 +497,6 @@ _HANDLERS.update(
 )
 
 
-def _params(params: Any) -> str:
-    if not isinstance(params, Mapping) or not params:
-        return ""
-    return ", ".join(f"{md_inline(k)}={md_inline(v)}" for k, v in params.items())
-
-
 # -- rows for the tables ------------------------------------------------------------------------------
 
 
@@ -531,7 +527,7 @@ def step_row(describer: Describer, event: TimelineEvent) -> StepRow:
     return StepRow(
         time=time,
         step=describer.step_name(data),
-        params=_params(data.get("params")) or "—",
+        params=params_text(data.get("params")) or "—",
         result=f"{verdict}: {summary}" if summary else verdict,
         exit_code=str(exit_code) if isinstance(exit_code, int) else "—",
         duration=f"{duration.total_seconds():.1f} s" if duration is not None else "—",

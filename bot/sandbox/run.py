@@ -296,8 +296,10 @@ async def run_sandbox(
     port: int | None = None,
     database_url: str | None = None,
     stop: asyncio.Event | None = None,
+    drill: str | None = None,
 ) -> int:
-    """Serve the sandbox until SIGINT/SIGTERM (or `stop`); prints where it is and what it uses."""
+    """Serve the sandbox until SIGINT/SIGTERM (or `stop`); prints where it is and what it uses. With
+    `drill`, Alice starts that scenario at once with Bob (`make drill SCENARIO=db-down`)."""
     logging.getLogger("alembic").setLevel(logging.WARNING)  # a fresh database each run: no news
     try:
         sandbox = await start_sandbox(
@@ -313,6 +315,8 @@ async def run_sandbox(
         sandbox.lines.insert(
             -1, f"INCIDENTBOT_HOST={settings.host} is ignored: the sandbox listens on {HOST} only"
         )
+    if drill is not None:
+        sandbox.lines.insert(-1, await _start_drill(sandbox, drill))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -326,3 +330,13 @@ async def run_sandbox(
     finally:
         await sandbox.close()
     return EXIT_OK
+
+
+async def _start_drill(sandbox: RunningSandbox, scenario: str) -> str:
+    """The drill as Alice would start it: a signed `/incident drill` in #general."""
+    general = sandbox.workspace.channel_by_name("general")
+    if general is None:
+        return "no #general in the sandbox: start the drill with /incident drill"
+    response = await sandbox.driver.slash("U0ALICE000", general.id, f"drill {scenario} <@U0BOB00000>")
+    said = response.json.get("text") if isinstance(response.json, dict) else None
+    return f"Drill: {said or 'asked for'} (Alice and Bob take part; open the drill-… channel)"

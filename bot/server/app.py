@@ -19,8 +19,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import commands
+from bot.changes.store import DeployStore
 from bot.communication.outbox import OutboxStore
 from bot.config import AppConfig, Settings, config_relative
+from bot.drills.scenario import load_scenarios
 from bot.integrations.hosted_statuspage import HostedStatuspage
 from bot.integrations.pagers import build_providers
 from bot.integrations.slack import Budget, SlackGateway, make_client, slack_error_of
@@ -32,6 +34,7 @@ from bot.runbooks.files import configured_runbooks
 from bot.runbooks.messages import ACTION_OPEN as RUNBOOK_OPEN
 from bot.runbooks.store import RunbookStore
 from bot.server import inflight
+from bot.server.deploy_webhook import add_deploy_routes
 from bot.server.gauges import current_gauges
 from bot.server.health import BackgroundProbe
 from bot.server.provider_webhooks import add_provider_routes
@@ -42,10 +45,12 @@ from bot.server.webhooks import add_webhook_routes
 from bot.services.actions import ActionItems
 from bot.services.alerts import AlertService
 from bot.services.archive import ChannelArchiver
-from bot.services.catalog import ServiceCatalog
+from bot.services.catalog import ServiceCatalog, deploys_from
 from bot.services.catchup import Catchups
+from bot.services.changes import ChangeTracking
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, Mailer, build_mailer
+from bot.services.drills import Drills
 from bot.services.housekeeping import Housekeeping
 from bot.services.incidents import IncidentService, utcnow
 from bot.services.paging import Paging
@@ -106,6 +111,8 @@ class Runtime:
     workflows: Workflows
     rollbacks: Rollbacks
     catalog: ServiceCatalog
+    changes: ChangeTracking
+    drills: Drills
     subscriber_mail: SubscriberMail | None = None
     """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
@@ -317,6 +324,18 @@ async def build_runtime(
     workflows = Workflows(config, index, store, scheduler, slack, workflow_actions, now)
     rollbacks = Rollbacks(config, incidents, runbooks, paging, scheduler, slack, prometheus, now)
     workflow_actions.register("rollback", rollbacks.action)
+    deploys = DeployStore(sessions)
+    rollbacks.deploys = deploys
+    changes = ChangeTracking(config, deploys, incidents, slack, rollbacks, scheduler, now)
+    incidents.hooks.append(changes)
+    changes.dependencies, changes.dependents = catalog.dependencies, catalog.dependents
+    catalog.recent_deploys = deploys_from(deploys, config, now)
+    scenarios = load_scenarios(config_relative(settings.config, config.drills.directory))
+    drills = Drills(config, scenarios, incidents, slack, scheduler, now, directory)
+    incidents.hooks.append(drills)
+    runbooks.drill_result = drills.step_result
+    await drills.plan_reminders()
+    slack.drill_channels |= {i.channel_id for i in await incidents.list_open() if i.drill and i.channel_id}
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
@@ -347,6 +366,8 @@ async def build_runtime(
         workflows=workflows,
         rollbacks=rollbacks,
         catalog=catalog,
+        changes=changes,
+        drills=drills,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -372,6 +393,8 @@ async def build_runtime(
         workflows=workflows,
         rollbacks=rollbacks,
         catalog=catalog,
+        changes=changes,
+        drills=drills,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 
@@ -472,6 +495,13 @@ def make_web_app(runtime: Runtime) -> web.Application:
         add_subscriber_routes(app, runtime.subscriptions)
     token = runtime.settings.webhook_token
     add_webhook_routes(app, runtime.alerts, token.get_secret_value() if token else None, runtime.metrics)
+    github = runtime.settings.github_webhook_secret
+    add_deploy_routes(
+        app,
+        runtime.changes,
+        token.get_secret_value() if token else None,
+        github.get_secret_value() if github else None,
+    )
     pagerduty_secret = runtime.settings.pagerduty_webhook_secret
     add_provider_routes(
         app,

@@ -29,40 +29,41 @@ MAX_BODY = 1024 * 1024
 _CHUNK = 64 * 1024
 
 
-class _Refused(Exception):
+class WebhookRefused(Exception):
     def __init__(self, status: int, outcome: str, reason: str) -> None:
         super().__init__(reason)
         self.status, self.outcome, self.reason = status, outcome, reason
 
 
-def _answer(http_status: int, **body: Any) -> web.Response:
+def json_answer(http_status: int, **body: Any) -> web.Response:
     headers = {"WWW-Authenticate": 'Bearer realm="incidentbot"'} if http_status == 401 else None
     return web.json_response(body, status=http_status, headers=headers)
 
 
-def _check_token(request: web.Request, expected: bytes | None) -> None:
+def check_bearer(
+    request: web.Request,
+    expected: bytes | None,
+    where: str = "Alertmanager: http_config.authorization.credentials",
+) -> None:
     if expected is None:
-        raise _Refused(401, "unauthorized", "webhooks are disabled: set INCIDENTBOT_WEBHOOK_TOKEN")
+        raise WebhookRefused(401, "unauthorized", "webhooks are disabled: set INCIDENTBOT_WEBHOOK_TOKEN")
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
-        raise _Refused(
+        raise WebhookRefused(
             401,
             "unauthorized",
-            "missing bearer token: send 'Authorization: Bearer <INCIDENTBOT_WEBHOOK_TOKEN>' "
-            "(Alertmanager: http_config.authorization.credentials)",
+            f"missing bearer token: send 'Authorization: Bearer <INCIDENTBOT_WEBHOOK_TOKEN>' ({where})",
         )
     if not hmac.compare_digest(given.strip().encode(), expected):
-        raise _Refused(401, "unauthorized", "wrong bearer token")
+        raise WebhookRefused(401, "unauthorized", "wrong bearer token")
 
 
-async def _read(request: web.Request, limit: int = MAX_BODY) -> bytes:
+async def read_body(
+    request: web.Request, limit: int = MAX_BODY, advice: str = "lower max_alerts on the Alertmanager receiver"
+) -> bytes:
     """The body, refusing anything over `limit` from Content-Length before reading, or while reading."""
-    too_large = _Refused(
-        413,
-        "too_large",
-        f"body too large: the limit is {limit:,} bytes; lower max_alerts on the Alertmanager receiver",
-    )
+    too_large = WebhookRefused(413, "too_large", f"body too large: the limit is {limit:,} bytes; {advice}")
     if request.content_length is not None and request.content_length > limit:
         raise too_large
     chunks, size = [], 0
@@ -82,12 +83,12 @@ def add_webhook_routes(
     async def alertmanager(request: web.Request) -> web.Response:
         started = time.perf_counter()
         try:
-            _check_token(request, expected)
-            body = await _read(request)
+            check_bearer(request, expected)
+            body = await read_body(request)
             try:
                 notification = parse_notification(body)
             except InvalidNotification as exc:
-                raise _Refused(400, "invalid", exc.reason) from None
+                raise WebhookRefused(400, "invalid", exc.reason) from None
             try:
                 result = await alerts.receive(notification)
             except (SQLAlchemyError, OSError, TimeoutError) as exc:
@@ -97,9 +98,11 @@ def add_webhook_routes(
                     type(exc).__name__,
                     exc,
                 )
-                raise _Refused(503, "unavailable", "database unavailable; Alertmanager will retry") from None
-            return _answer(200, status="ok", result=result)
-        except _Refused as refused:
+                raise WebhookRefused(
+                    503, "unavailable", "database unavailable; Alertmanager will retry"
+                ) from None
+            return json_answer(200, status="ok", result=result)
+        except WebhookRefused as refused:
             metrics.alert_notification(refused.outcome)
             if refused.status != 503:
                 log.warning(
@@ -108,14 +111,14 @@ def add_webhook_routes(
                     refused.status,
                     refused.reason,
                 )
-            response = _answer(refused.status, status="error", error=refused.reason)
+            response = json_answer(refused.status, status="error", error=refused.reason)
             if refused.status == 413:
                 response.force_close()  # the rest of the body is unread: close, rather than drain megabytes
             return response
         except Exception as exc:  # a bug: 500 so Alertmanager retries, and the trace in the log
             log.exception("alertmanager webhook failed")
             metrics.alert_notification("error")
-            return _answer(500, status="error", error=f"internal error: {type(exc).__name__}")
+            return json_answer(500, status="error", error=f"internal error: {type(exc).__name__}")
         finally:
             metrics.alert_webhook_seconds.observe(time.perf_counter() - started)
 

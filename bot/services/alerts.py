@@ -356,7 +356,7 @@ class AlertService:
                 return incident
         if job.change == RESOLVED or not job.service:
             return None
-        candidates = [i for i in await self.incidents.list_open() if i.service == job.service]
+        candidates = [i for i in await self.incidents.list_open() if i.service == job.service and not i.drill]
         if not candidates:
             return None
         incident = max(candidates, key=lambda i: i.id)

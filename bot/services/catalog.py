@@ -18,6 +18,8 @@ from typing import Any, ClassVar, Protocol
 
 from bot.catalog import Catalog, Component
 from bot.catalog import messages as ui
+from bot.changes.messages import deploy_line
+from bot.changes.store import DeployStore
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
 from bot.integrations.slack import SlackGateway
@@ -49,6 +51,19 @@ class RecentDeploys(Protocol):
 
 async def no_deploys(service_id: str, hours: int) -> Sequence[object]:
     return []
+
+
+def deploys_from(store: DeployStore, config: AppConfig, now: Callable[[], datetime]) -> RecentDeploys:
+    """The card's recent deploys from the change tracking's store: production ones, newest first."""
+
+    async def recent(service_id: str, hours: int) -> Sequence[object]:
+        end = now()
+        found = await store.between(
+            end - timedelta(hours=hours), end, [service_id], config.changes.production, 5
+        )
+        return [deploy_line(deploy, config) for deploy in found]
+
+    return recent
 
 
 def rto_key(incident_id: int, reopened: int) -> str:
@@ -120,8 +135,12 @@ class ServiceCatalog(IncidentHooks):
         if component is None:
             return
         await self._schedule_rto(incident, component, reopened=0)
-        await self._tell_owners(incident, component)
-        await self._page_on_call(incident, component)
+        if incident.drill:  # practice: the real team and its on-call hear nothing (pages go to participants)
+            owner = component.owner.team if component.owner else "the owning team"
+            await self._say(incident, f"(drill preview: {owner} would be told and its on-call paged)")
+        else:
+            await self._tell_owners(incident, component)
+            await self._page_on_call(incident, component)
         await self._offer_at_risk(incident, component)
 
     async def resolved(self, incident: Incident) -> None:

@@ -304,10 +304,13 @@ class Communication(IncidentHooks):
         incident = notice.incident
         seen = for_audience(notice, self.section.sees_private(name))
         channel = None if posted_by_update else self._posts_to(audience)
+        if incident.drill:  # no real audience hears of a drill: its channel shows what they would get
+            channel = None if posted_by_update else incident.channel_id
         draft, skipped = None, None
-        if audience.email and self.mailer is None:
+        mails = bool(audience.email) and not incident.drill
+        if mails and self.mailer is None:
             skipped = self.mail_problem
-        elif audience.email and self.mailer is not None:
+        elif mails and self.mailer is not None:
             text, html = self.templates.email_parts(name, audience, seen)
             message_id = new_message_id(incident.id, name, self.mailer.domain)
             draft = MailDraft(list(audience.email), subject(seen), text, html, message_id)
@@ -347,7 +350,8 @@ class Communication(IncidentHooks):
         if skipped:
             await self._not_emailed(incident, name, audience.email, skipped)
         if channel and slack_text:  # a Slack refusal is reported by the hook's step; the mail stands
-            await self.slack.post(channel, messages.audience_notice(name, slack_text, incident))
+            shown = f"(drill preview: {name} is not told) {slack_text}" if incident.drill else slack_text
+            await self.slack.post(channel, messages.audience_notice(name, shown, incident))
 
     async def _not_emailed(self, incident: Incident, name: str, recipients: list[str], why: str) -> None:
         await self.outbox.note_failure(incident.id, name, why, {"recipients": recipients}, self.now())

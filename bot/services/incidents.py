@@ -124,7 +124,8 @@ class IncidentService(IncidentChecks):
         )
         if not created:
             return Outcome(incident, created=False)
-        self.metrics.declared(incident.severity)
+        if not incident.drill:  # practice stays out of the counters
+            self.metrics.declared(incident.severity)
         outcome = Outcome(incident)
         await self._run_hooks(outcome, "declared", before_channel=True)  # the page leaves first
         await self.setup.run(outcome, on_ready)
@@ -136,7 +137,8 @@ class IncidentService(IncidentChecks):
         a repeated job finds the set-up begun and does nothing."""
         if await self.setup.started(incident.id):
             return Outcome(incident, created=False)
-        self.metrics.declared(incident.severity)
+        if not incident.drill:  # practice stays out of the counters
+            self.metrics.declared(incident.severity)
         outcome = Outcome(incident)
         await self._run_hooks(outcome, "declared", before_channel=True)
         await self.setup.run(outcome, None)
@@ -341,6 +343,8 @@ class IncidentService(IncidentChecks):
             "announcements": (incident.announcement_channel, incident.announcement_ts),
             "management": (self.config.channels.management, None),
         }
+        if incident.drill:  # a drill's updates stay in its channel (the gateway marks them)
+            targets = dict.fromkeys(targets, (incident.channel_id, None))
         for audience, text in rendered.items():
             channel, thread = targets[audience]
             if not channel:
@@ -406,7 +410,8 @@ class IncidentService(IncidentChecks):
                 resolution=resolution,
                 next_update_due=None,
             )
-        self.metrics.resolved(incident.severity, ttr)
+        if not incident.drill:
+            self.metrics.resolved(incident.severity, ttr)
         final = self.templates.render(
             "resolved_channel.md.j2",
             incident=incident,

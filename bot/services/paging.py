@@ -1,9 +1,8 @@
 """Paging: the severity's escalation policy, acknowledgements, "Escalate now", and pages by hand.
 
 Each wait of a policy is a durable timer. Slack DMs with Acknowledge / Escalate buttons always go out;
-PagerDuty and Opsgenie, when configured, get one alert per incident (dedup key `incidentbot-<id>`) that
-is acknowledged and resolved with it. Opsgenie accepts every request with a 202 and applies it later, so
-a durable timer asks it afterwards whether it did; one that was not applied is reported like a refusal.
+PagerDuty and Opsgenie, when configured, get one alert per incident (dedup key `incidentbot-<id>`),
+acknowledged and resolved with it. Opsgenie applies requests later: a durable timer asks whether it did.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
+from bot.drills.scenario import participants_of
 from bot.formatting import escape_mrkdwn, human_duration
 from bot.integrations.pagers import ConfirmsLater, PageReceipt, PagerFailure, PagerProvider
 from bot.integrations.slack import SlackFailure, SlackGateway
@@ -275,6 +275,8 @@ class Paging(IncidentHooks):
         return [f"<@{page.target}>" for page in pages if page.status == "sent"]
 
     async def _targets(self, incident: Incident, target: Notify) -> tuple[list[str], str]:
+        if incident.drill:  # a drill pages its participants, whoever the policy names
+            return participants_of(incident), "a drill participant"
         if target.schedule:
             schedule = self.config.oncall.schedule(target.schedule)
             shift = on_call(schedule, self.now()) if schedule else None
@@ -526,9 +528,9 @@ class Paging(IncidentHooks):
         return PROVIDER_SEVERITIES[index] if index < len(PROVIDER_SEVERITIES) else "info"
 
     async def _providers(self, incident: Incident, action: str, skip: str | None = None) -> None:
-        """Tell PagerDuty / Opsgenie (but not `skip`, which told us); one failing is said, the rest go."""
+        """Tell PagerDuty / Opsgenie (not `skip`, which told us; never of a drill); one failing is said."""
         key = dedup_key(incident.id)
-        for provider in self.providers:
+        for provider in [] if incident.drill else self.providers:
             if provider.name == skip:
                 continue
             try:
@@ -546,8 +548,7 @@ class Paging(IncidentHooks):
                 await self._confirm_at(1, {**payload, "request_id": receipt.reference})
 
     async def _confirm_at(self, attempt: int, payload: dict[str, Any]) -> None:
-        due = self.now() + CONFIRM_AFTER * attempt
-        incident_id = int(payload["incident_id"])
+        due, incident_id = self.now() + CONFIRM_AFTER * attempt, int(payload["incident_id"])
         await self.scheduler.schedule(CONFIRM, due, {**payload, "attempt": attempt}, incident_id=incident_id)
 
     async def confirm(self, timer: Timer) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.changes.store import DeployStore
 from bot.config import AppConfig
 from bot.domain import DeclareRequest, DomainError, EventKind, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
@@ -65,6 +66,15 @@ def _state_out(state: ThresholdState) -> dict[str, Any]:
 def _state_in(data: dict[str, Any]) -> ThresholdState:
     since = datetime.fromisoformat(data["since"]) if data.get("since") else None
     return ThresholdState(bool(data.get("breached")), since, data.get("last_value"))
+
+
+def _step(watch: ServiceRollback, previous: str | None) -> tuple[dict[str, str], str]:
+    """The rollback step's parameters (the previous version filled in) and how it reads."""
+    given = dict(watch.params)
+    if watch.version_param and previous:
+        given[watch.version_param] = previous
+    shown = ", ".join(f"{k}={v}" for k, v in given.items()) or "no parameters"
+    return given, f"`{watch.step}` of runbook `{watch.runbook}` ({shown})"
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,8 @@ class Rollbacks:
         self.slack = slack
         self.prometheus = prometheus
         self.now = now
+        self.deploys: DeployStore | None = None
+        """Where a canary's stage is read (change tracking); without it a watch runs one window."""
         scheduler.on(EVALUATE, self.evaluate)
         scheduler.on(VERIFY, self.verify)
 
@@ -193,8 +205,8 @@ class Rollbacks:
         service, version = str(payload["service"]), str(payload["version"])
         watch = self.config.rollback.services.get(service)
         now = self.now()
-        armed_at = datetime.fromisoformat(payload["armed_at"])
-        if watch is None or now >= armed_at + self.config.rollback.window:
+        stage, since = await self._stage(service, version, datetime.fromisoformat(payload["armed_at"]))
+        if watch is None or now >= since + self.config.rollback.window:
             await self._disarm(payload, "the watch is no longer configured" if watch is None else None)
             return
         states = [_state_in(s) for s in payload["states"]]
@@ -204,13 +216,20 @@ class Rollbacks:
             value = await self._measure(threshold.expr, now)
             states[number], change = observe(threshold, states[number], value, now)
             if change == BREACHED:
-                await self.breached({**payload, "threshold": number}, watch, threshold, value)
+                await self.breached({**payload, "threshold": number, "stage": stage}, watch, threshold, value)
                 return
         step = int(payload["step"]) + 1
         due = now + min(t.every for t in watch.thresholds)
         follow = {**payload, "step": step, "states": [_state_out(s) for s in states]}
         key = f"{watch_key(service, version)}:{step}"
         await self.scheduler.schedule(EVALUATE, due, follow, incident_id=timer.incident_id, key=key)
+
+    async def _stage(self, service: str, version: str, armed_at: datetime) -> tuple[int | None, datetime]:
+        """A canary's current stage and when it began: each stage is gated for a whole window."""
+        deploy = await self.deploys.latest(service, version) if self.deploys else None
+        if deploy is None or deploy.canary_percent is None:
+            return None, armed_at
+        return deploy.canary_percent, max(armed_at, deploy.stage_at)
 
     async def _disarm(self, payload: dict[str, Any], why: str | None) -> None:
         service, version = payload["service"], payload["version"]
@@ -235,8 +254,11 @@ class Rollbacks:
         bot = await self.slack.bot_user_id()
         incident = await self._incident(payload, watch, threshold, value, bot)
         side = {"above": threshold.above} if threshold.above is not None else {"below": threshold.below}
+        stage = payload.get("stage")
+        at_stage = f" at canary {stage} %" if stage is not None else ""
         text = (
-            f"threshold breached after {service} {version}: {describe(threshold)}, measured {_value(value)}"
+            f"threshold breached after {service} {version}{at_stage}: {describe(threshold)}, "
+            f"measured {_value(value)}"
         )
         data = {
             "service": service,
@@ -246,6 +268,7 @@ class Rollbacks:
             **side,
             "for": threshold.hold.total_seconds(),
             "value": value,
+            "canary_percent": stage,
         }
         kind = EventKind.THRESHOLD_BREACHED
         if await self._event(incident.id, kind, bot, text, data, f"{key}:breached"):
@@ -298,11 +321,7 @@ class Rollbacks:
         Also the workflow action `rollback` (for the incident's service)."""
         watch = self.watch(service)
         policy = self.config.rollback
-        given = dict(watch.params)
-        if watch.version_param and previous:
-            given[watch.version_param] = previous
-        shown = ", ".join(f"{k}={v}" for k, v in given.items()) or "no parameters"
-        step = f"`{watch.step}` of runbook `{watch.runbook}` ({shown})"
+        given, step = _step(watch, previous)
         if incident.severity in policy.automatic:
             text, phase = await self._request(incident, watch, given, step, actor), "requested"
         elif incident.severity in policy.on_approval:
@@ -318,6 +337,21 @@ class Rollbacks:
         await self._say(incident, text)
         data = {"phase": phase, "service": service, "version": version, "previous": previous, "params": given}
         await self._event(incident.id, EventKind.ROLLBACK, actor, text.split(" ", 1)[1], data)
+        return text
+
+    async def request_rollback(
+        self, incident: Incident, service: str, previous: str, actor: str, version: str | None = None
+    ) -> str:
+        """A person asked for the rollback (the what-changed offer): the step is requested whatever the
+        severity, under the runbook's own approval; recorded like the watch's."""
+        watch = self.watch(service)
+        given, step = _step(watch, previous)
+        text = await self._request(incident, watch, given, step, actor)
+        await self._say(incident, text)
+        data = {"phase": "requested", "service": service, "version": version, "previous": previous}
+        await self._event(
+            incident.id, EventKind.ROLLBACK, actor, text.split(" ", 1)[1], {**data, "params": given}
+        )
         return text
 
     async def _post_runbook(self, incident: Incident, watch: ServiceRollback, actor: str) -> int | None:

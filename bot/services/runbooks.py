@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +44,9 @@ STALE_GRACE = timedelta(minutes=2)
 """A step still "running" this long after its timeout died with its process; it may run again."""
 
 
+DrillResult = Callable[[Incident, Step, str], Awaitable[dict[str, Any]]]
+
+
 class RunbookService:
     def __init__(
         self,
@@ -61,6 +64,8 @@ class RunbookService:
         self.incidents = incidents
         self.slack = slack
         self.prometheus = prometheus
+        self.drill_result: DrillResult | None = None
+        """A drill's stand-in for running a step (nothing real runs in a drill); set by the drills."""
         self.now = now
 
     # -- choosing and posting --------------------------------------------------------------------------
@@ -286,7 +291,12 @@ class RunbookService:
         await self._refresh(run, runbook, step.id)
         started = self.now()
         try:
-            result = await self._run(step, params)
+            drilled = (
+                await self.drill_result(incident, step, shown)
+                if incident.drill and self.drill_result
+                else None
+            )
+            result = drilled if drilled is not None else await self._run(step, params)
         except Exception as exc:  # a bug in a runner must not leave the step "running" for ever
             log.exception("runbook %s step %s failed to run", runbook.name, step.id)
             result = {"passed": False, "summary": f"could not run: {type(exc).__name__}: {exc}"}

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from bot import messages
 from bot.config import AppConfig
 from bot.domain import EventKind, Incident, channel_name
-from bot.integrations.slack import RateLimited, SlackFailure, SlackGateway
+from bot.integrations.slack import DRILL_PREFIX, RateLimited, SlackFailure, SlackGateway
 from bot.store import IncidentStore, NewEvent
 from bot.templating import Templates
 from bot.timers import Scheduler, Timer, setup_priority
@@ -292,10 +292,12 @@ class IncidentSetup:
         name = channel_name(
             self.config.channels.name_pattern,
             incident.id,
-            incident.title,
+            incident.title.removeprefix("Drill: ") if incident.drill else incident.title,
             incident.severity,
             incident.created_at.astimezone(self.config.zone),
         )
+        if incident.drill:
+            name = f"{DRILL_PREFIX}{name}"[:80].rstrip("-_")
         channel = await self.slack.create_channel(name, incident.private)
         return await self.store.change(
             incident.id,
@@ -343,7 +345,7 @@ class IncidentSetup:
     async def announce(self, outcome: Outcome) -> None:
         """Post the announcement, or edit it once the channel exists; while it does not, it says so."""
         channel = self.config.channels.announcements
-        if not channel:
+        if not channel or outcome.incident.drill:  # a drill is announced nowhere but its own channel
             return
         incident = outcome.incident
         message = messages.announcement(incident, self.config, self.templates)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident, validate_title
 from bot.integrations.slack import SlackFailure, SlackGateway
-from bot.messages import notice
+from bot.messages import Message, notice, section
 from bot.messages import problems as problems_message
 from bot.slo.model import SLO
 from bot.slo.prometheus import PrometheusClient
@@ -42,7 +42,7 @@ from bot.statuspage.settings import COMPONENT_STATUSES, INCIDENT_STATUSES
 from bot.statuspage.site import PublicSite, Snapshot, export
 from bot.statuspage.sli_uptime import REFRESH_EVERY, SliUptime
 from bot.statuspage.store import StatusPageStore
-from bot.store import IncidentStore
+from bot.store import IncidentStore, NewEvent
 from bot.templating import slack_time
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,8 @@ class StatusPageService:
         With `may_publish` False (a workflow's draft), a person approves it whoever asked."""
         incident = await self.incidents.require(incident_id)
         draft = self.validate(incident, draft)
+        if incident.drill:
+            return await self._drill_preview(incident, draft, actor, key)
         direct = may_publish and self.may_approve(incident, actor)
         kind = EventKind.STATUS_PAGE_PUBLISHED if direct else EventKind.STATUS_PAGE_REQUESTED
         update = await self.store.add(
@@ -257,6 +259,22 @@ class StatusPageService:
         )
         outcome.problems += await self._ask(incident, update)
         return outcome
+
+    async def _drill_preview(self, incident: Incident, draft: PublicDraft, actor: str, key: str) -> Outcome:
+        """A drill publishes nothing: the update is shown in its channel and counted as told (once)."""
+        kind, text, data = self._event(EventKind.STATUS_PAGE_PUBLISHED, draft, actor, actor, SLACK)
+        event = NewEvent(kind, actor, f"(drill preview) {text}", {**data, "drill_preview": True})
+        if await self.incidents.append(incident.id, event, self.now(), f"drill-status:{key}") is None:
+            return Outcome("That update was already shown.")
+        if incident.channel_id and self.slack is not None:
+            blocks = ui.preview(draft, self.names(), self.impact(incident), needs_approval=False)
+            note = (
+                "DRILL: not published. The public page and its subscribers get nothing; this is the preview."
+            )
+            await self.slack.post_or_log(
+                incident.channel_id, Message(note, [section(note), *blocks]), f"{incident.reference} drill"
+            )
+        return Outcome("DRILL: nothing was published; the preview is in the drill's channel.")
 
     async def post_trusted(self, incident_id: int, draft: PublicDraft, operator: str, key: str) -> Outcome:
         """The operator's path (`incidentbot statuspage post`): no approval, recorded as from the CLI."""

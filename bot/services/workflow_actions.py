@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.communication.notices import hidden
 from bot.config import AppConfig
-from bot.domain import DomainError, Incident
+from bot.domain import DomainError, EventKind, Incident
 from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message, text_sections
 from bot.oncall.schedules import on_call
@@ -27,6 +27,7 @@ from bot.services.incidents import IncidentService
 from bot.services.paging import Paging
 from bot.services.runbooks import RunbookService
 from bot.services.statuspage import StatusPageService
+from bot.store import NewEvent
 from bot.templating import Templates
 from bot.timers import RetryLater
 from bot.workflows import settings as spec
@@ -140,6 +141,7 @@ class WorkflowActions:
             "webhook": self.webhook,
             "runbook": self.runbook,
             "status_page": self.status_page,
+            "set_field": self.set_field,
         }
 
     def register(self, action: str, handler: Handler) -> None:
@@ -255,6 +257,15 @@ class WorkflowActions:
             return Result(True, "status page draft already asked for")
         asked = f"status page draft ({draft.status}) sent for approval"
         return Result(not outcome.problems, asked, "; ".join(outcome.problems) or None)
+
+    async def set_field(self, incident: Incident, action: spec.SetFieldAction, ctx: Context) -> Result:
+        said = f"set {action.field} to {action.value}"
+        actor = await self.slack.bot_user_id()
+        event = NewEvent(EventKind.FIELD_SET, actor, said, {"field": action.field, "value": action.value})
+        changed = await self.incidents.store.set_field(
+            incident.id, action.field, action.value, event, ctx.now
+        )
+        return Result(True, said if changed else f"{action.field} already {action.value}")
 
     async def webhook(self, incident: Incident, action: spec.WebhookAction, ctx: Context) -> Result:
         secret = None

@@ -22,12 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.config import AppConfig, config_relative
-from bot.domain import EventKind, TimelineEvent
 from bot.store.listen import listen_timeline
 from bot.store.models import IncidentRow, TimelineEventRow
 from bot.timers import DEFAULT_PRIORITY, NewTimer, add_timer_now, cancel_key_prefix_now
 from bot.workflows.files import combined
-from bot.workflows.match import Facts, WorkflowIndex
+from bot.workflows.match import ALERT_KINDS, Facts, WorkflowIndex, alert_labels, triggers_of
 
 log = logging.getLogger(__name__)
 
@@ -41,24 +40,6 @@ RUN_PRIORITY = DEFAULT_PRIORITY
 """After pages and the set-up of severe incidents (a workflow's invite needs the channel), before
 reminders."""
 
-TRIGGER_OF: dict[str, str] = {
-    EventKind.DECLARED.value: "incident.declared",
-    EventKind.SEVERITY_CHANGED.value: "severity.changed",
-    EventKind.STATUS_CHANGED.value: "status.changed",
-    EventKind.ROLE_ASSIGNED.value: "role.assigned",
-    EventKind.UPDATE_POSTED.value: "update.posted",
-    EventKind.PAGE_ACKED.value: "page.acknowledged",
-    EventKind.ALERT_RECEIVED.value: "alert.received",
-    EventKind.ALERT_RESOLVED.value: "alert.resolved",
-    EventKind.RESOLVED.value: "incident.resolved",
-    EventKind.POSTMORTEM_PUBLISHED.value: "postmortem.published",
-    EventKind.THRESHOLD_BREACHED.value: "threshold",
-    EventKind.RTO_BREACHED.value: "rto.breached",
-}
-"""Timeline event kind → trigger. A new trigger (slo.burn, deploy.recorded) is a new entry here, or an
-explicit `WorkflowBus.emit` from the service that knows of it."""
-ALERT_KINDS = (EventKind.ALERT_RECEIVED.value, EventKind.ALERT_RESOLVED.value)
-
 
 def run_key(workflow: str, incident_id: int, event_id: int) -> str:
     return f"workflow:{workflow}:{incident_id}:{event_id}"
@@ -70,24 +51,6 @@ def later_prefix(workflow: str, incident_id: int) -> str:
 
 def later_key(workflow: str, incident_id: int, event_id: int, delay: int) -> str:
     return f"{later_prefix(workflow, incident_id)}{event_id}:{delay}"
-
-
-def alert_labels(data: Mapping[str, Any]) -> dict[str, str]:
-    """The labels of an alert event (the group's common labels, and its alert name)."""
-    alert = data.get("alert") if isinstance(data.get("alert"), dict) else {}
-    labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
-    if alert.get("alertname"):
-        labels.setdefault("alertname", str(alert["alertname"]))
-    return labels
-
-
-def labels_of(events: list[TimelineEvent]) -> dict[str, str]:
-    """The incident's alert labels: those of its alert events, the newest winning."""
-    labels: dict[str, str] = {}
-    for event in events:
-        if event.kind.value in ALERT_KINDS:
-            labels.update(alert_labels(event.data))
-    return labels
 
 
 class WorkflowBus:
@@ -105,10 +68,9 @@ class WorkflowBus:
         if not self.index:
             return
         for row in rows:
-            trigger = TRIGGER_OF.get(row.kind)
-            if trigger is None or not self.index.interested(trigger):
-                continue
-            self._emit(session.connection(), trigger, row.incident_id, row.id, row.data or {})
+            for trigger in triggers_of(row.kind, row.data or {}):
+                if self.index.interested(trigger):
+                    self._emit(session.connection(), trigger, row.incident_id, row.id, row.data or {})
 
     async def emit(
         self, session: AsyncSession, trigger: str, incident_id: int, event_id: int, data: dict[str, Any]
@@ -150,9 +112,14 @@ class WorkflowBus:
         self, connection: Connection, incident_id: int, trigger: str, data: Mapping[str, Any]
     ) -> Facts | None:
         row = connection.execute(
-            select(IncidentRow.severity, IncidentRow.status, IncidentRow.service, IncidentRow.private).where(
-                IncidentRow.id == incident_id
-            )
+            select(
+                IncidentRow.severity,
+                IncidentRow.status,
+                IncidentRow.service,
+                IncidentRow.private,
+                IncidentRow.drill,
+                IncidentRow.fields,
+            ).where(IncidentRow.id == incident_id)
         ).one_or_none()
         if row is None:
             log.warning("workflows: %s for incident %s, which does not exist", trigger, incident_id)
@@ -165,7 +132,10 @@ class WorkflowBus:
                 .order_by(TimelineEventRow.id)
             ).scalars():
                 labels.update(alert_labels(event_data or {}))
-        return Facts(row.severity, row.status, row.service, bool(row.private), labels)
+        fields = {str(k): str(v) for k, v in (row.fields or {}).items()}
+        return Facts(
+            row.severity, row.status, row.service, bool(row.private), labels, bool(row.drill), fields
+        )
 
 
 def configured_index(config: AppConfig, config_path: Path) -> WorkflowIndex:

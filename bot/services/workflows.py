@@ -21,10 +21,10 @@ from bot.integrations.slack import SlackFailure, SlackGateway
 from bot.messages import Message
 from bot.services.setup import SETUP
 from bot.services.workflow_actions import Context, Result, WorkflowActions, needs_channel
-from bot.services.workflow_bus import RUN, RUN_PRIORITY, TRIGGER_OF, labels_of, listen_for_workflows
+from bot.services.workflow_bus import RUN, RUN_PRIORITY, listen_for_workflows
 from bot.store import IncidentStore, NewEvent
 from bot.timers import RetryLater, Scheduler, Timer
-from bot.workflows.match import Facts, WorkflowIndex, holds
+from bot.workflows.match import WorkflowIndex, facts_of, holds, labels_of, triggers_of
 from bot.workflows.messages import Pending, Ran, retried, step_failed, workflows_report
 from bot.workflows.settings import Delay, WebhookAction, Workflow
 
@@ -144,13 +144,10 @@ class Workflows:
         """A delay fires unless an `unless` event came after its `of` event, and if its conditions hold
         for the incident as it is now."""
         for event in timeline:
-            if event.id > event_id and TRIGGER_OF.get(event.kind.value) in delay.unless:
+            if event.id > event_id and set(triggers_of(event.kind.value, event.data)) & set(delay.unless):
                 log.info("%s: %s cancelled by %s", incident.reference, workflow.name, event.kind.value)
                 return False
-        facts = Facts(
-            incident.severity, incident.status, incident.service, incident.private, labels_of(timeline)
-        )
-        return holds(workflow.if_, facts)
+        return holds(workflow.if_, facts_of(incident, labels_of(timeline)))
 
     def _recorded(self, timeline: list[TimelineEvent], run: str, retry_of: Any) -> set[int]:
         """The steps of `run` already done for good (a repeated timer skips them)."""

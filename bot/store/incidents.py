@@ -76,6 +76,8 @@ class IncidentStore(db.Store):
             "reporter": request.reporter,
             "created_at": now,
             "source_permalink": request.source_permalink,
+            "drill": request.drill,
+            "fields": dict(request.fields) or None,
         }
         if not await db.insert_new(session, IncidentRow, "declare_key", **values):
             return None
@@ -95,6 +97,7 @@ class IncidentStore(db.Store):
             "commander": commander,
             "private": request.private,
             "source_permalink": request.source_permalink,
+            **({"drill": True} if request.drill else {}),
         }
         session.add(
             _event_row(incident_id, NewEvent(EventKind.DECLARED, request.reporter, request.title, data), now)
@@ -196,6 +199,22 @@ class IncidentStore(db.Store):
         changed = await self.get(incident_id)
         assert changed is not None
         return changed
+
+    async def set_field(
+        self, incident_id: int, name: str, value: str, event: NewEvent, now: datetime
+    ) -> bool:
+        """Set one custom field under the row's lock (two fields set at once both stay); False when it
+        already had that value (nothing recorded)."""
+        async with self._tx() as session:
+            row = await session.get(IncidentRow, incident_id, with_for_update=True)
+            if row is None:
+                raise LookupError(f"incident {incident_id} not found")
+            fields = dict(row.fields or {})
+            if fields.get(name) == value:
+                return False
+            row.fields = {**fields, name: value}
+            await _add_event(session, incident_id, event, now, None)
+            return True
 
     async def _change_if(
         self,

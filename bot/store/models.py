@@ -78,6 +78,9 @@ class IncidentRow(Base):
     source_permalink: Mapped[str | None] = mapped_column(String(500))
     last_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_update_due: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Custom fields set by workflows (`set_field`), read by their conditions."""
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     __table_args__ = (
         # Open incidents are a handful among years of resolved ones: a partial index holds only them.
@@ -464,3 +467,28 @@ class SubscriberMailRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("notice_id", "subscriber_id"),)
+
+
+class DeployRow(Base):
+    """A deploy the bot was told of (webhook, CLI), one row per `key`; later notices of the same deploy
+    (a status, a canary stage) update it."""
+
+    __tablename__ = "deploys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    service: Mapped[str] = mapped_column(String(100))
+    environment: Mapped[str] = mapped_column(String(60))
+    version: Mapped[str] = mapped_column(String(120))
+    previous_version: Mapped[str | None] = mapped_column(String(120))
+    commit: Mapped[str | None] = mapped_column(String(64))
+    commit_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    url: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    canary_percent: Mapped[int | None] = mapped_column(Integer)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    stage_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_deploys_service_deployed_at", "service", "deployed_at"),)

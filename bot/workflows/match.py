@@ -9,8 +9,67 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from bot.domain import EventKind, Incident, TimelineEvent
 from bot.workflows.settings import TRIGGERS, Conditions, Delay, Workflow
+
+TRIGGER_OF: dict[str, str] = {
+    EventKind.DECLARED.value: "incident.declared",
+    EventKind.SEVERITY_CHANGED.value: "severity.changed",
+    EventKind.STATUS_CHANGED.value: "status.changed",
+    EventKind.ROLE_ASSIGNED.value: "role.assigned",
+    EventKind.UPDATE_POSTED.value: "update.posted",
+    EventKind.PAGE_ACKED.value: "page.acknowledged",
+    EventKind.ALERT_RECEIVED.value: "alert.received",
+    EventKind.ALERT_RESOLVED.value: "alert.resolved",
+    EventKind.RESOLVED.value: "incident.resolved",
+    EventKind.POSTMORTEM_PUBLISHED.value: "postmortem.published",
+    EventKind.THRESHOLD_BREACHED.value: "threshold",
+    EventKind.DEPLOY_RECORDED.value: "deploy.recorded",
+    EventKind.RTO_BREACHED.value: "rto.breached",
+}
+"""Timeline event kind → the trigger it is; `slo.burn` is an `alert.received` of an SLO's burn alert."""
+SLO_LABEL = "sloth_slo"
+"""The label every burn alert of the bot's SLO rules carries (Sloth's, so Sloth's rules count too)."""
+ALERT_KINDS = (EventKind.ALERT_RECEIVED.value, EventKind.ALERT_RESOLVED.value)
+
+
+def alert_labels(data: Mapping[str, Any]) -> dict[str, str]:
+    """The labels of an alert event (the group's common labels, and its alert name)."""
+    alert = data.get("alert") if isinstance(data.get("alert"), dict) else {}
+    labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
+    if alert.get("alertname"):
+        labels.setdefault("alertname", str(alert["alertname"]))
+    return labels
+
+
+def labels_of(events: list[TimelineEvent]) -> dict[str, str]:
+    """The incident's alert labels: those of its alert events, the newest winning."""
+    labels: dict[str, str] = {}
+    for event in events:
+        if event.kind.value in ALERT_KINDS:
+            labels.update(alert_labels(event.data))
+    return labels
+
+
+def triggers_of(kind: str, data: Mapping[str, Any]) -> list[str]:
+    """The triggers one timeline event is (none for most)."""
+    trigger = TRIGGER_OF.get(kind)
+    if trigger is None:
+        return []
+    if trigger == "alert.received" and SLO_LABEL in alert_labels(data):
+        return [trigger, "slo.burn"]
+    return [trigger]
+
+
+def fields_of(events: list[TimelineEvent]) -> dict[str, str]:
+    """The custom fields as the timeline set them, the last value winning."""
+    return {
+        str(e.data["field"]): str(e.data.get("value", ""))
+        for e in events
+        if e.kind == EventKind.FIELD_SET and "field" in e.data
+    }
 
 
 @dataclass(frozen=True)
@@ -22,6 +81,20 @@ class Facts:
     service: str | None
     private: bool
     labels: Mapping[str, str] = field(default_factory=dict)
+    drill: bool = False
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def facts_of(incident: Incident, labels: Mapping[str, str]) -> Facts:
+    return Facts(
+        incident.severity,
+        incident.status,
+        incident.service,
+        incident.private,
+        labels,
+        incident.drill,
+        incident.fields,
+    )
 
 
 @dataclass(frozen=True)
@@ -41,16 +114,25 @@ def holds(conditions: Conditions, facts: Facts) -> bool:
         return False
     if conditions.private is not None and facts.private != conditions.private:
         return False
-    if conditions.labels is not None:
-        for name, wanted in conditions.labels.items():
-            value = facts.labels.get(name)
-            if value is None or value not in ([wanted] if isinstance(wanted, str) else wanted):
-                return False
+    if conditions.drill is not None and facts.drill != conditions.drill:
+        return False
+    if conditions.labels is not None and not _matches(conditions.labels, facts.labels):
+        return False
+    if conditions.fields is not None and not _matches(conditions.fields, facts.fields):
+        return False
     if conditions.all is not None and not all(holds(c, facts) for c in conditions.all):
         return False
     if conditions.any is not None and not any(holds(c, facts) for c in conditions.any):
         return False
     return conditions.not_ is None or not holds(conditions.not_, facts)
+
+
+def _matches(wanted: Mapping[str, str | list[str]], have: Mapping[str, str]) -> bool:
+    for name, allowed in wanted.items():
+        value = have.get(name)
+        if value is None or value not in ([allowed] if isinstance(allowed, str) else allowed):
+            return False
+    return True
 
 
 def uses_labels(conditions: Conditions) -> bool:
@@ -98,7 +180,7 @@ class WorkflowIndex:
         """What `trigger` starts: immediate workflows whose conditions hold, and every delay of it."""
         runs = [Scheduled(w, None) for w in self._now.get(trigger, ()) if holds(w.if_, facts)]
         runs += [Scheduled(w, d) for w, d in self._later.get(trigger, ())]
-        return runs
+        return [run for run in runs if run.workflow.drills or not facts.drill]
 
     def cancelled(self, trigger: str) -> list[Workflow]:
         """The workflows whose pending delays `trigger` cancels (their `unless`)."""

@@ -14,24 +14,8 @@ from datetime import datetime
 from bot.domain import EventKind, Incident, TimelineEvent
 from bot.settings import IncidentSettings
 from bot.workflows import settings as spec
-from bot.workflows.match import Facts, holds
+from bot.workflows.match import Facts, alert_labels, facts_of, holds, triggers_of
 from bot.workflows.settings import Workflow
-
-TRIGGER_OF: dict[EventKind, str] = {
-    EventKind.DECLARED: "incident.declared",
-    EventKind.SEVERITY_CHANGED: "severity.changed",
-    EventKind.STATUS_CHANGED: "status.changed",
-    EventKind.ROLE_ASSIGNED: "role.assigned",
-    EventKind.UPDATE_POSTED: "update.posted",
-    EventKind.PAGE_ACKED: "page.acknowledged",
-    EventKind.ALERT_RECEIVED: "alert.received",
-    EventKind.ALERT_RESOLVED: "alert.resolved",
-    EventKind.RESOLVED: "incident.resolved",
-    EventKind.POSTMORTEM_PUBLISHED: "postmortem.published",
-    EventKind.THRESHOLD_BREACHED: "threshold",
-    EventKind.RTO_BREACHED: "rto.breached",
-}
-"""The same mapping as the bus's (`bot.services.workflow_bus.TRIGGER_OF`, a test keeps them equal)."""
 
 
 @dataclass(frozen=True)
@@ -43,14 +27,6 @@ class Planned:
     runs: bool
     why: str
     steps: list[str] = field(default_factory=list)
-
-
-def _labels(event: TimelineEvent) -> dict[str, str]:
-    alert = event.data.get("alert") if isinstance(event.data.get("alert"), dict) else {}
-    labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
-    if alert.get("alertname"):
-        labels.setdefault("alertname", str(alert["alertname"]))
-    return labels
 
 
 def _apply(facts: Facts, event: TimelineEvent, config: IncidentSettings) -> Facts:
@@ -72,13 +48,17 @@ def _apply(facts: Facts, event: TimelineEvent, config: IncidentSettings) -> Fact
     if event.kind == EventKind.REOPENED:
         return replace(facts, status=config.initial_status)
     if event.kind in (EventKind.ALERT_RECEIVED, EventKind.ALERT_RESOLVED):
-        return replace(facts, labels={**facts.labels, **_labels(event)})
+        return replace(facts, labels={**facts.labels, **alert_labels(event.data)})
+    if event.kind == EventKind.FIELD_SET and "field" in event.data:
+        return replace(
+            facts, fields={**facts.fields, str(event.data["field"]): str(event.data.get("value", ""))}
+        )
     return facts
 
 
 def _states(incident: Incident, events: list[TimelineEvent], config: IncidentSettings) -> list[Facts]:
     """The facts right after each event."""
-    facts = Facts(incident.severity, incident.status, incident.service, incident.private, {})
+    facts = replace(facts_of(incident, {}), fields={})
     states = []
     for event in events:
         facts = _apply(facts, event, config)
@@ -104,34 +84,49 @@ def replay(
     states = _states(incident, events, config)
     planned: list[Planned] = []
     for index, event in enumerate(events):
-        trigger = TRIGGER_OF.get(event.kind)
-        if trigger is None:
-            continue
-        facts = states[index]
-        if trigger in workflow.triggers:
-            runs = holds(workflow.if_, facts)
-            steps = [describe(step) for step in workflow.do] if runs else []
-            planned.append(
-                Planned(trigger, event.id, event.occurred_at, runs, "" if runs else _why_not(facts), steps)
-            )
-        for delay in workflow.delays:
-            if delay.of != trigger:
-                continue
-            due = event.occurred_at + delay.after
-            later = [(e, s) for e, s in zip(events, states, strict=True) if e.id > event.id]
-            cancel = next(
-                (e for e, _ in later if e.occurred_at <= due and TRIGGER_OF.get(e.kind) in delay.unless), None
-            )
-            if cancel is not None:
-                why = f"cancelled by {TRIGGER_OF[cancel.kind]} at {cancel.occurred_at:%Y-%m-%d %H:%M} UTC"
-                planned.append(Planned(f"{trigger} + {_human(delay)}", event.id, due, False, why))
-                continue
-            then = next((s for e, s in reversed(later) if e.occurred_at <= due), facts)
-            runs = holds(workflow.if_, then)
-            steps = [describe(step) for step in workflow.do] if runs else []
-            why = "" if runs else _why_not(then)
-            planned.append(Planned(f"{trigger} + {_human(delay)}", event.id, due, runs, why, steps))
+        for trigger in triggers_of(event.kind.value, event.data):
+            planned += _planned(workflow, trigger, events, states, index, describe)
     return sorted(planned, key=lambda p: (p.at, p.event_id))
+
+
+def _planned(
+    workflow: Workflow,
+    trigger: str,
+    events: list[TimelineEvent],
+    states: list[Facts],
+    index: int,
+    describe: Callable[[spec.Step], str],
+) -> list[Planned]:
+    """What one trigger of one event would have started."""
+    event, facts = events[index], states[index]
+    planned: list[Planned] = []
+    if trigger in workflow.triggers:
+        runs = holds(workflow.if_, facts)
+        steps = [describe(step) for step in workflow.do] if runs else []
+        planned.append(
+            Planned(trigger, event.id, event.occurred_at, runs, "" if runs else _why_not(facts), steps)
+        )
+    for delay in workflow.delays:
+        if delay.of != trigger:
+            continue
+        due = event.occurred_at + delay.after
+        later = [(e, s) for e, s in zip(events, states, strict=True) if e.id > event.id]
+        cancel = next((e for e, _ in later if e.occurred_at <= due and _cancels(e, delay)), None)
+        if cancel is not None:
+            why = f"cancelled by {_cancels(cancel, delay)} at {cancel.occurred_at:%Y-%m-%d %H:%M} UTC"
+            planned.append(Planned(f"{trigger} + {_human(delay)}", event.id, due, False, why))
+            continue
+        then = next((s for e, s in reversed(later) if e.occurred_at <= due), facts)
+        runs = holds(workflow.if_, then)
+        steps = [describe(step) for step in workflow.do] if runs else []
+        why = "" if runs else _why_not(then)
+        planned.append(Planned(f"{trigger} + {_human(delay)}", event.id, due, runs, why, steps))
+    return planned
+
+
+def _cancels(event: TimelineEvent, delay: spec.Delay) -> str | None:
+    """The `unless` trigger `event` is, if any."""
+    return next((t for t in triggers_of(event.kind.value, event.data) if t in delay.unless), None)
 
 
 def _human(delay: spec.Delay) -> str:

@@ -28,6 +28,8 @@ TRIGGERS: tuple[str, ...] = (
     "incident.resolved",
     "postmortem.published",
     "threshold",
+    "slo.burn",
+    "deploy.recorded",
     "rto.breached",
 )
 """The events a workflow can start on; each is a timeline event kind (see `bot.services.workflow_bus`)."""
@@ -95,7 +97,11 @@ class Conditions(Strict):
     status: list[str] | None = None
     service: list[str] | None = None
     private: bool | None = None
+    drill: bool | None = None
+    """Only drills (true) or only real incidents (false); a drill runs only workflows with `drills: true`."""
     labels: dict[str, str | list[str]] | None = None
+    fields: dict[str, str | list[str]] | None = None
+    """Custom fields of the incident (`set_field`): each named field has the value, or one of them."""
     any: list[Conditions] | None = None
     all: list[Conditions] | None = None
     not_: Conditions | None = Field(None, alias="not")
@@ -197,6 +203,22 @@ class StatusPageAction(Strict):
         return value
 
 
+class SetFieldAction(Strict):
+    """Set a custom field of the incident (say `customer_impact: true`), which other workflows' `fields`
+    conditions read; recorded on the timeline."""
+
+    field: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    value: str = Field(max_length=200)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        """YAML reads `true` and `3` as a boolean and a number; a field holds text."""
+        if isinstance(value, bool):
+            return str(value).lower()
+        return str(value) if isinstance(value, int | float) else value
+
+
 class RollbackAction(Strict):
     """Roll the incident's service back now, under the `rollback:` section's approval policy (its
     runbook step, SEV1 automatic, SEV2 on the IC's approval, otherwise a suggestion)."""
@@ -217,6 +239,7 @@ ACTIONS: dict[str, type[Strict]] = {
     "runbook": RunbookAction,
     "status_page": StatusPageAction,
     "rollback": RollbackAction,
+    "set_field": SetFieldAction,
 }
 """Action name → its parameters; the extension point for new actions (the service registers a handler)."""
 
@@ -259,6 +282,8 @@ class Workflow(Strict):
     do: list[Step] = Field(min_length=1)
     stop_on_error: bool = False
     """A failing action stops the ones after it (otherwise each action runs whatever the others did)."""
+    drills: bool = False
+    """Whether it runs for drills too (practice incidents run only the workflows that say so)."""
 
     @model_validator(mode="before")
     @classmethod
