@@ -24,6 +24,7 @@ from bot.workflows.settings import Workflow
 from tests.fixtures_bot import ALICE, BOB, GENERAL, BotUnderTest, Clock
 from tests.fixtures_smtp import SmtpServer
 from tests.test_communication_deadlines import T0, clock, events  # noqa: F401  (clock: a fixture)
+from tests.test_deploys import what_changed_post
 from tests.test_drills import the_drill
 from tests.test_email_flow import CTO, clocked_bot, resolve
 from tests.test_lifecycle import declare, latest_view
@@ -301,6 +302,19 @@ async def test_the_card_shows_the_recent_production_deploys_of_the_change_tracki
     card = await response_with(bot.workspace, "*Recent deploys:*")
     text = str(card.blocks)
     assert "*pms* v7" in text and "v8" not in text and "v6" not in text  # production, last 24 h
+
+
+async def test_what_changed_at_declare_covers_the_services_dependencies(bot: BotUnderTest) -> None:
+    deploys = DeployStore(bot.runtime.incidents.store.sessions)
+    now = datetime.now(UTC)
+    for service, version in (("database", "pg-16.4"), ("checkout", "v99")):
+        at = now - timedelta(hours=1)
+        notice = DeployNotice(service=service, version=version, deployed_at=at)
+        await deploys.record(notice, notice.key("test"), "test", at)
+    incident = await declare(bot, "Bookings failing", service={"value": "booking"})
+    post = await eventually(lambda: what_changed_post(bot, incident))
+    # booking depends on the API, which depends on the database: its deploy is a change to booking too
+    assert "*database* pg-16.4" in message_text(post) and "v99" not in message_text(post)
 
 
 async def test_service_card_and_unknown_service(bot: BotUnderTest) -> None:
