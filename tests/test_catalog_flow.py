@@ -5,6 +5,7 @@ management (a real SMTP server); dependents join the status page draft; `/incide
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
@@ -276,6 +277,9 @@ async def test_dependents_on_the_status_page_can_join_the_draft(clocked: BotUnde
     assert added.actor == ALICE and added.data == {"components": ["api"]}
     catalog: ServiceCatalog = bot.runtime.catalog
     assert await catalog.add_at_risk(incident.id, ["api"], ALICE) == []  # a second click adds nothing
+    both = await asyncio.gather(*(catalog.add_at_risk(incident.id, ["checkout"], u) for u in (ALICE, BOB)))
+    assert sorted(both) == [[], ["checkout"]]  # two people at once: one adds it
+    assert len(await events(bot, incident, EventKind.AT_RISK_ADDED)) == 2
 
 
 async def test_a_drill_on_a_catalog_service_tells_no_real_team(clocked: BotUnderTest) -> None:

@@ -3,8 +3,9 @@ shows the service's tier, its RTO counting down and what depends on it; an incid
 a timeline event told in the channel and to the management audience; `/incident service` shows a card.
 
 The RTO breach is a durable timer keyed by incident (and reopening), scheduled at set-up and cancelled at
-the resolution, so it fires once across restarts and replicas; when it fires it checks the incident again
-(a resolution that raced it wins). The on-call page goes through `Paging.page_user` with a step key, so a
+the resolution; when it fires it checks the incident again (a resolution that raced it wins), and its
+`rto_breached` event is appended once per incident, so restarts, replicas and a timer left from before a
+reopening tell nobody twice. The on-call page goes through `Paging.page_user` with a step key, so a
 repeated set-up pages nobody twice, and it is skipped when the severity's escalation policy starts with
 that same schedule (the policy pages them at once anyway).
 """
@@ -59,7 +60,7 @@ def deploys_from(store: DeployStore, config: AppConfig, now: Callable[[], dateti
     async def recent(service_id: str, hours: int) -> Sequence[object]:
         end = now()
         found = await store.between(
-            end - timedelta(hours=hours), end, [service_id], config.changes.production, 5
+            end - timedelta(hours=hours), end, [service_id], config.changes.production, limit=5
         )
         return [deploy_line(deploy, config) for deploy in found]
 
@@ -223,7 +224,7 @@ class ServiceCatalog(IncidentHooks):
         new = [c for c in wanted if c not in added]
         if not new:
             return []
-        await self.incidents.append(
+        event = await self.incidents.append(
             incident.id,
             NewEvent(
                 EventKind.AT_RISK_ADDED,
@@ -232,16 +233,16 @@ class ServiceCatalog(IncidentHooks):
                 {"components": new},
             ),
             self.now(),
+            once=f"catalog.at_risk_added:{incident.id}:{','.join(sorted(new))}",  # two clicks at once: one
         )
-        return new
+        return new if event is not None else []
 
     async def at_risk_components(self, incident: Incident) -> list[str]:
         """The components added to the status page draft from the offer, in the order they were."""
-        timeline = await self.incidents.timeline(incident.id)
+        timelines = await self.incidents.timelines([incident.id], [EventKind.AT_RISK_ADDED])
         found: list[str] = []
-        for event in timeline:
-            if event.kind == EventKind.AT_RISK_ADDED:
-                found += [str(c) for c in event.data.get("components", []) if str(c) not in found]
+        for event in timelines.get(incident.id, []):
+            found += [str(c) for c in event.data.get("components", []) if str(c) not in found]
         return found
 
     # -- the breach ------------------------------------------------------------------------------------
