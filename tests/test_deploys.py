@@ -216,7 +216,8 @@ async def test_declare_posts_what_changed_and_a_suspected_cause_offers_the_rollb
     post_ = await eventually(lambda: what_changed_post(bot, incident))
     shown = message_text(post_)
     assert shown.index("checkout* 42") < shown.index("checkout* 41") and "42 (from 41)" in shown
-    assert "checkout* 40 " not in shown and "search" not in shown and "43" not in shown
+    # "checkout* 43", not "43": a deploy time shown in the post may fall on minute 43
+    assert "checkout* 40 " not in shown and "search" not in shown and "checkout* 43" not in shown
     buttons = [
         b["accessory"] for b in post_.blocks if b.get("accessory", {}).get("action_id") == "change_suspect"
     ]
