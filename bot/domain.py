@@ -80,6 +80,9 @@ class EventKind(enum.StrEnum):
     OWNER_TEAM_TOLD = "owner_team_told"
     """The owning team of the incident's catalog service was told in its channel (data.service, team,
     channel)."""
+    SERVICE_TARGETS = "service_targets"
+    """The catalog's targets of the incident's service when it was declared (data.service, name, tier,
+    rto_seconds, rpo_seconds, sla): the post-mortem judges the RTO against what was promised then."""
     AT_RISK_ADDED = "at_risk_added"
     """Dependents' status page components added to the public update's draft as affected (data.components)."""
     RTO_BREACHED = "rto_breached"

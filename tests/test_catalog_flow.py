@@ -168,6 +168,12 @@ async def test_rto_counts_down_and_its_breach_is_told_once_in_the_channel_and_to
     await resolve(bot, incident, "PMS credentials rotated.")
     resolved = await eventually(lambda: _resolved(bot, incident.id))
     await eventually(lambda: _says(bot, resolved, "RTO 30 min *missed* by 31 min (resolved in 1 h 1 min)"))
+    document = await bot.runtime.postmortems.markdown(incident.id)
+    assert (
+        "## Recovery objective\n\n**Booking (pre-reservations)** "
+        "(tier 1 · RTO 30 min · RPO 15 min · SLA 99.9 %): "
+        "RTO missed by 31 min (resolved in 1 h 1 min); the breach was told 2026-11-24 03:31"
+    ) in document
 
 
 async def test_resolved_within_the_rto_nothing_is_breached(
@@ -180,6 +186,8 @@ async def test_resolved_within_the_rto_nothing_is_breached(
     await resolve(bot, incident, "Cache warmed.")
     resolved = await eventually(lambda: _resolved(bot, incident.id))
     await eventually(lambda: _says(bot, resolved, "RTO 1 h met (resolved in 20 min)"))
+    document = await bot.runtime.postmortems.markdown(incident.id)
+    assert "): RTO met (resolved in 20 min).\n" in document and "breach" not in document
     clock.advance(hours=2)
     await bot.runtime.scheduler.run_due()
     assert await events(bot, incident, EventKind.RTO_BREACHED) == []
@@ -336,7 +344,7 @@ async def test_service_card_and_unknown_service(bot: BotUnderTest) -> None:
     text = str(card.blocks)
     assert "platform · <#C0PLATFORM> · <!subteam^S0PLATFORM>" in text
     assert "Primary on-call: <@U0" in text
-    assert "Tier 1 (critical) · RTO 30 min · RPO 15 min · SLA 99.9 %" in text
+    assert "*Targets:* tier 1 (critical) · RTO 30 min · RPO 15 min · SLA 99.9 %" in text
     assert "*Depends on:* Public API, PMS, WhatsApp messaging" in text
     assert f"{incident.reference} Payments of bookings stuck (SEV2, investigating)" in text
     assert "*Recent deploys:* v1.4.2 to production" in text and deploys == [("booking", 24)]

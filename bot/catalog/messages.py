@@ -41,6 +41,14 @@ def rto_text(incident: Incident, component: Component, config: IncidentSettings,
     return f"{rto} · {human_duration(due - now)} left (by {slack_time(due, config)})"
 
 
+def targets_text(component: Component) -> str:
+    """ "tier 1 (critical) · RTO 30 min · RPO 15 min · SLA 99.9 %" (what the component promises)."""
+    parts = [tier_text(component).lower(), rto_plain(component)]
+    parts += [f"RPO {human_duration(component.rpo)}"] if component.rpo is not None else []
+    parts += [f"SLA {component.sla:g} %"] if component.sla is not None else []
+    return " · ".join(parts)
+
+
 def summary_lines(
     incident: Incident,
     component: Component,
@@ -150,13 +158,10 @@ def service_card(card: Card, config: IncidentSettings) -> Message:
         parts += [f"<#{c.owner.slack_channel}>"] if c.owner.slack_channel else []
         parts += [f"<!subteam^{c.owner.usergroup}>"] if c.owner.usergroup else []
         owner = " · ".join(parts)
-    targets = [tier_text(c), rto_plain(c)]
-    targets += [f"RPO {human_duration(c.rpo)}"] if c.rpo is not None else []
-    targets += [f"SLA {c.sla:g} %"] if c.sla is not None else []
     lines = [
         f"*Owner:* {owner}",
         f"*On call:* {'; '.join(card.on_call) or 'no schedule'}",
-        f"*Targets:* {' · '.join(targets)}",
+        f"*Targets:* {targets_text(c)}",
         f"*SLOs:* {'; '.join(card.slos) or 'none'}",
         f"*Runbooks:* {', '.join(f'`{r}`' for r in card.runbooks) or 'none'}",
         f"*Depends on:* {', '.join(_names(card.dependencies, config)) or 'nothing known'}",

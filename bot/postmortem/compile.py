@@ -32,6 +32,7 @@ from bot.postmortem.facts import (
 )
 from bot.postmortem.figures import budget_consumed, response_verdict
 from bot.postmortem.metrics import ResponseTimes, response_times
+from bot.postmortem.recovery import recovery_row
 from bot.postmortem.sample import sample_facts
 from bot.postmortem.store import DONE, ActionItem
 from bot.postmortem.timeline import (
@@ -372,6 +373,7 @@ def postmortem_context(facts: Facts) -> dict[str, Any]:
         "actions": actions,
         "communication": [_communication_row(r, incident.created_at, d) for r in facts.communication],
         "changes": change_rows(events, d),
+        "recovery": recovery_row(events, incident, d, now),
         "facts": facts,
         "events": events,
     }

@@ -136,6 +136,7 @@ class ServiceCatalog(IncidentHooks):
         if component is None:
             return
         await self._schedule_rto(incident, component, reopened=0)
+        await self._record_targets(incident, component)
         if incident.drill:  # practice: the real team and its on-call hear nothing (pages go to participants)
             owner = component.owner.team if component.owner else "the owning team"
             await self._say(incident, f"(drill preview: {owner} would be told and its on-call paged)")
@@ -164,6 +165,20 @@ class ServiceCatalog(IncidentHooks):
         soon = due - min(SOON_BEFORE, (component.rto or SOON_BEFORE) / 2)
         if soon > self.now():
             await self.scheduler.schedule(RTO_SOON, soon, payload, incident_id=incident.id, key=f"{key}:soon")
+
+    async def _record_targets(self, incident: Incident, component: Component) -> None:
+        """The targets as they were at declare, for the post-mortem (the catalog may change later)."""
+        data = {
+            "service": component.id,
+            "name": component.title,
+            "tier": component.tier,
+            "rto_seconds": component.rto.total_seconds() if component.rto else None,
+            "rpo_seconds": component.rpo.total_seconds() if component.rpo else None,
+            "sla": component.sla,
+        }
+        text = f"{component.title}: {ui.targets_text(component)}"
+        event = NewEvent(EventKind.SERVICE_TARGETS, None, text, data)
+        await self.incidents.append(incident.id, event, self.now(), once=f"catalog.targets:{incident.id}")
 
     async def _tell_owners(self, incident: Incident, component: Component) -> None:
         owner = component.owner
