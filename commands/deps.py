@@ -18,6 +18,7 @@ from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
 from bot.services.rollback import Rollbacks
+from bot.services.rota import Rota
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService
 from bot.services.statuspage import StatusPageService
@@ -45,4 +46,5 @@ class Deps:
     archiver: ChannelArchiver
     workflows: Workflows
     rollbacks: Rollbacks
+    rota: Rota
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -210,7 +210,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import rollback as rollback_cli
 
             return rollback_cli.run(args, settings, _config(settings, config_file))
-        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage"):
+        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage", "oncall"):
             from importlib import import_module
 
             command = import_module(f"bot.cli.{args.command}")

@@ -25,6 +25,7 @@ from bot.integrations.hosted_statuspage import HostedStatuspage
 from bot.integrations.pagers import build_providers
 from bot.integrations.slack import Budget, SlackGateway, make_client, slack_error_of
 from bot.metrics import Metrics
+from bot.oncall.rota_store import RotaStore
 from bot.oncall.store import PagingStore
 from bot.postmortem.git_publish import GitPublisher
 from bot.postmortem.store import ActionItemStore, PostmortemStore
@@ -34,6 +35,7 @@ from bot.runbooks.store import RunbookStore
 from bot.server import inflight
 from bot.server.gauges import current_gauges
 from bot.server.health import BackgroundProbe
+from bot.server.oncall_routes import add_oncall_routes
 from bot.server.provider_webhooks import add_provider_routes
 from bot.server.slack_http import MAX_AGE_SECONDS, SIGNED_PREFIX, Refused, SlackGate
 from bot.server.status_routes import add_status_routes
@@ -45,12 +47,14 @@ from bot.services.archive import ChannelArchiver
 from bot.services.catchup import Catchups
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, Mailer, build_mailer
+from bot.services.handoffs import Handoffs
 from bot.services.housekeeping import Housekeeping
 from bot.services.incidents import IncidentService, utcnow
 from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
 from bot.services.rollback import Rollbacks
+from bot.services.rota import Rota
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService, SLOSnapshots
 from bot.services.statuspage import StatusPageService
@@ -104,6 +108,8 @@ class Runtime:
     subscriptions: Subscriptions
     workflows: Workflows
     rollbacks: Rollbacks
+    rota: Rota
+    handoffs: Handoffs
     subscriber_mail: SubscriberMail | None = None
     """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
@@ -219,7 +225,9 @@ async def build_runtime(
     slo = SLOService(configured_slos(config.slos, settings.config), prometheus, store, now)
     reminders = UpdateReminders(config, store, scheduler, slack, now)
     providers = build_providers(config.paging, os.environ)
-    paging = Paging(config, store, PagingStore(sessions), scheduler, slack, providers, metrics, now)
+    rota_store = RotaStore(sessions)
+    rota = Rota(config, rota_store, scheduler, slack, store.claim_many, now)
+    paging = Paging(config, store, PagingStore(sessions), scheduler, slack, providers, metrics, now, rota)
     hooks = [paging, reminders, SLOSnapshots(slo, slack)]
     incidents = IncidentService(config, store, slack, templates, metrics, now, hooks, scheduler)
     paging.refresh_summary = incidents.refresh_summary
@@ -233,6 +241,8 @@ async def build_runtime(
         now,
     )
     action_items = ActionItemStore(sessions)
+    handoffs = Handoffs(config, rota, rota_store, store, action_items, scheduler, slack, now)
+    rota.on_change.append(handoffs.replan)
     actions = ActionItems(config, action_items, store, scheduler, slack, now, os.environ)
     directory = config_relative(settings.config, config.postmortems.directory)
     git = config.postmortems.git
@@ -339,6 +349,7 @@ async def build_runtime(
         archiver=archiver,
         workflows=workflows,
         rollbacks=rollbacks,
+        rota=rota,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -363,6 +374,8 @@ async def build_runtime(
         subscriber_mail=subscriber_mail,
         workflows=workflows,
         rollbacks=rollbacks,
+        rota=rota,
+        handoffs=handoffs,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 
@@ -461,6 +474,7 @@ def make_web_app(runtime: Runtime) -> web.Application:
     if runtime.config.status_page.enabled:
         add_status_routes(app, runtime.statuspage.site)
         add_subscriber_routes(app, runtime.subscriptions)
+    add_oncall_routes(app, runtime.rota)
     token = runtime.settings.webhook_token
     add_webhook_routes(app, runtime.alerts, token.get_secret_value() if token else None, runtime.metrics)
     pagerduty_secret = runtime.settings.pagerduty_webhook_secret
@@ -525,6 +539,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     runtime.start()
     try:
         await runtime.housekeeping.start()  # hourly pruning, in a serving process only
+        await runtime.handoffs.start()  # each schedule's next shift change, the monthly load summary
         site = web.TCPSite(runner, runtime.settings.host, runtime.settings.port)
         await site.start()
         if runtime.settings.socket_mode:
