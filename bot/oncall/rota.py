@@ -126,7 +126,7 @@ def on_call_users(schedules: list[Schedule], at: datetime) -> dict[str, str | No
 # --- what people type --------------------------------------------------------------------------------
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}$")
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{1,2}:\d{2}$")
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}$")
 
 
@@ -147,15 +147,18 @@ def parse_moments(words: list[str], zone: ZoneInfo, now: datetime) -> list[datet
             moments.append(now.astimezone(UTC))
             index += 1
             continue
-        day = _day(word, zone, now)
-        if day is not None:
-            moments.append(_local(day, clock or time(0), zone))
-            index += 2 if clock else 1
-            continue
-        if _DATE_TIME.match(word):
-            moments.append(_local(date.fromisoformat(word[:10]), _clock(word[11:]), zone))
-            index += 1
-            continue
+        try:
+            day = _day(word, zone, now)
+            if day is not None:
+                moments.append(_local(day, clock or time(0), zone))
+                index += 2 if clock else 1
+                continue
+            if _DATE_TIME.match(word):
+                moments.append(_local(date.fromisoformat(word[:10]), _clock(word[11:]), zone))
+                index += 1
+                continue
+        except ValueError:
+            pass  # 2026-13-01, 25:00: said below like any other word
         raise ValueError(f"{words[index]!r} is not a date or time (use 2026-12-14 or 2026-12-14T09:00)")
     return moments
 

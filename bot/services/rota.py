@@ -183,11 +183,13 @@ class Rota:
         return f"Asked <@{taker}> to take your on-call time; you will hear when they answer."
 
     async def answer_swap(self, change_id: int, user: str, accept: bool) -> str:
+        """The first answer decides (and its text replaces the buttons); any later click is told, in a
+        DomainError, what was decided."""
         change = await self.store.get(change_id)
         if change is None or change.kind != SWAP:
-            return "This swap is unknown (the database may have been reset)."
+            raise DomainError("This swap is unknown (the database may have been reset).")
         if user != change.user:
-            return f"Only <@{change.user}> can answer this swap."
+            raise DomainError(f"Only <@{change.user}> can answer this swap.")
         pieces = swap_pieces(
             await self.schedules(), change.replaces or "", change.user, change.start, change.end
         )
@@ -196,7 +198,7 @@ class Rota:
             change_id, status, user, self.now(), pieces if status == ACCEPTED else None
         ):
             again = await self.store.get(change_id)
-            return f"This swap was already {again.status if again else 'answered'}."
+            raise DomainError(f"This swap was already {again.status if again else 'answered'}.")
         asker = change.replaces or change.requested_by
         if status == DECLINED:
             why = "declined" if accept is False else "could not be made (the shifts are no longer theirs)"
