@@ -20,7 +20,7 @@ from icalendar import Calendar
 
 from bot.config import AppConfig
 from bot.oncall.settings import OnCallConfig
-from bot.services.handoffs import HANDOFF
+from bot.services.handoffs import HANDOFF, LOAD_SUMMARY
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import (
@@ -243,3 +243,30 @@ async def test_the_calendar_feed_parses_and_matches_who_is_on_call(obot: BotUnde
     await store.revoke_feeds("primary", T0)
     async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/oncall/ical/{team}.ics") as response:
         assert response.status == 404
+
+
+async def test_the_monthly_load_summary_is_posted_once_on_the_first(
+    database_url: str, standin: RunningStandin, app_config: AppConfig
+) -> None:
+    from tests.test_oncall_load import ONCALL as TEAM
+    from tests.test_oncall_load import script
+
+    section = {**TEAM, "load": {"report_channel": GENERAL}}
+    config = app_config.model_copy(update={"oncall": OnCallConfig.model_validate(section)})
+    clock = Clock(datetime(2026, 11, 30, 12, tzinfo=UTC))
+    async with running_bot(bot_settings(database_url, standin), config, standin.workspace, clock) as bot:
+        await script(bot.runtime.rota.store.sessions)
+        await bot.runtime.handoffs.start()
+        [timer] = await bot.runtime.scheduler.store.pending(kind=LOAD_SUMMARY)
+        assert timer.due_at == datetime(2026, 12, 1, 8, tzinfo=UTC)  # 1 Dec, 09:00 in Berlin
+        clock.at = timer.due_at
+        await bot.runtime.scheduler.run_due()
+        [post] = general(bot, "On-call load, November 2026")
+        text = message_text(post)
+        # the calendar month: Alice's page of Sunday 1 Nov 13:00 counts too (out of hours, not at night)
+        assert f"• <@{ALICE}>: 8 pages (4 at night, 6 out of hours), 80% of pages" in text
+        assert f":warning: <@{ALICE}> paged 3 times during sleep hours in 2026-W46" in text
+        [following] = await bot.runtime.scheduler.store.pending(kind=LOAD_SUMMARY)
+        assert following.due_at == datetime(2027, 1, 1, 8, tzinfo=UTC)
+        await bot.runtime.scheduler.run_due()
+        assert len(general(bot, "On-call load, November 2026")) == 1
