@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.config import AppConfig
 from bot.domain import DomainError
@@ -63,7 +63,7 @@ class Rota:
         store: RotaStore,
         scheduler: Scheduler,
         slack: SlackGateway,
-        claim: Callable[[list[str]], Any],
+        claim: Callable[[list[str]], Awaitable[list[bool]]],
         now: Callable[[], datetime],
     ) -> None:
         self.config = config
@@ -141,7 +141,7 @@ class Rota:
         return ical.feed(chosen or schedules, self.now(), None if chosen else subject, names)
 
     # -- swaps and overrides ----------------------------------------------------------------------------
-    def _span(self, words: list[str], usage: str, zone: Any) -> tuple[datetime, datetime]:
+    def _span(self, words: list[str], usage: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
         try:
             moments = parse_moments(words, zone, self.now())
         except ValueError as exc:
