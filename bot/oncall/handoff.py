@@ -49,7 +49,6 @@ class HandoffFacts:
     noisy: list[NoisyAlert]
     escalating: list[Incident]
     week_ahead: list[Shift]
-    resolved_status: str
 
 
 def _listed(lines: list[str], empty: str) -> str:

@@ -122,7 +122,6 @@ class Handoffs:
             noisy=await self.store.noisiest_alerts(since, at),
             escalating=[i for i in incidents if i.id in escalating_ids],
             week_ahead=shifts(schedule, at, at + WEEK),
-            resolved_status=self.config.resolved_status,
         )
 
     async def _hand_off(
