@@ -103,6 +103,8 @@ async def test_handoff_posts_the_shift_at_nine_on_monday_across_the_dst_change(
     await bot.driver.click(ALICE, "page_ack", channel_id=page.channel, message_ts=page.ts)
     await eventually(lambda: "Acknowledged by" in message_text(page))
 
+    await bot.driver.slash(ALICE, incident.channel_id or "", "action Add retries to the client")
+    await eventually(lambda: bot.runtime.actions.store.open_items())
     clock.at = HANDOFF_AT - timedelta(hours=1)  # 09:00 by summer time: not a hand-off any more
     await bot.runtime.scheduler.run_due()
     assert general(bot, "Hand-off") == []
@@ -117,7 +119,8 @@ async def test_handoff_posts_the_shift_at_nine_on_monday_across_the_dst_change(
         and f"<@{ALICE}> {incident.reference}: acked after 3 min" in text
     )
     assert f"*{incident.reference}* Checkout is down (SEV2, investigating)" in text
-    assert "*Open follow-ups (0)*" in text and "_Nothing: every page was answered._" in text
+    assert f"*Open follow-ups (1)*\n• {incident.reference}: Add retries to the client" in text
+    assert "_Nothing: every page was answered._" in text
     assert f"Mon 02 Nov 09:00 CET>: <@{BOB}>" in text  # the next 7 days: Bob's week
     for person in (ALICE, BOB):
         assert [m for m in dms(bot.workspace, person) if "Hand-off: Primary" in message_text(m)]
