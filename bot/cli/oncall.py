@@ -14,7 +14,7 @@ import secrets
 import sys
 
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
-from bot.cli.report import EXIT_OK, EXIT_USAGE, asked_window
+from bot.cli.report import EXIT_OK, EXIT_USAGE, window
 from bot.config import AppConfig, Settings
 from bot.oncall.load_render import RENDERERS
 from bot.oncall.load_source import load_report
@@ -29,13 +29,16 @@ def feed_url(config: AppConfig, token: str) -> str:
     return f"{base}/oncall/ical/{token}.ics"
 
 
+class _Usage(Exception):
+    """Said on standard error; the command exits 2."""
+
+
 def _ical_token(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     subject = args.subject.strip()
     schedules = [s.id for s in config.oncall.schedules]
     if subject not in schedules and not SLACK_USER.match(subject):
         known = ", ".join(schedules) or "none configured"
-        print(f"error: {subject!r} is neither a schedule ({known}) nor a Slack user id (U…)", file=sys.stderr)
-        return EXIT_USAGE
+        raise _Usage(f"{subject!r} is neither a schedule ({known}) nor a Slack user id (U…)")
     now = utcnow()
     token = secrets.token_urlsafe(24)
 
@@ -46,11 +49,7 @@ def _ical_token(args: argparse.Namespace, settings: Settings, config: AppConfig)
         await store.add_feed(token, subject, now)
         return 1
 
-    try:
-        count = read_database(settings, work)
-    except DatabaseUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    count = read_database(settings, work)
     if args.revoke:
         print(f"revoked {count} feed URL{'s' if count != 1 else ''} of {subject}")
     else:
@@ -59,24 +58,24 @@ def _ical_token(args: argparse.Namespace, settings: Settings, config: AppConfig)
 
 
 def _report(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
-    asked = asked_window(args, config, utcnow())
-    if asked is None:
-        return EXIT_USAGE
-    since, until = asked
+    try:
+        since, until = window(args.since, args.until, utcnow(), config.zone)
+    except ValueError as exc:  # the report's own check of --since / --until
+        raise _Usage(str(exc)) from None
 
     async def work(sessions: Sessions) -> str:
         report = await load_report(RotaStore(sessions), config.oncall, since, until, config.zone)
         return RENDERERS[args.format](report)
 
-    try:
-        sys.stdout.write(read_database(settings, work))
-    except DatabaseUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    sys.stdout.write(read_database(settings, work))
     return EXIT_OK
 
 
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
-    if args.oncall_command == "ical-token":
-        return _ical_token(args, settings, config)
-    return _report(args, settings, config)
+    try:
+        if args.oncall_command == "ical-token":
+            return _ical_token(args, settings, config)
+        return _report(args, settings, config)
+    except (_Usage, DatabaseUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE

@@ -79,23 +79,13 @@ def _with_communication(fmt: str, rendered: str, told: list[AudienceFigures]) ->
     return rendered.rstrip("\n") + "\n\n" + comm.markdown(told)
 
 
-def asked_window(
-    args: argparse.Namespace, config: AppConfig, now: datetime
-) -> tuple[datetime, datetime] | None:
-    """The window `--since` / `--until` ask for; None once it has said why not (the command exits 2)."""
-    try:
-        return window(args.since, args.until, now, config.zone)
-    except _BadArgument as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return None
-
-
 def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     now = utcnow()
-    asked = asked_window(args, config, now)
-    if asked is None:
+    try:
+        since, until = window(args.since, args.until, now, config.zone)
+    except _BadArgument as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    since, until = asked
     severities = [s.id for s in config.severities]
 
     async def load(sessions: Sessions) -> tuple[Report, list[AudienceFigures]]:
