@@ -35,6 +35,7 @@ class Deps:
     slo: SLOService
     reminders: UpdateReminders
     paging: Paging
+    rota: Rota
     runbooks: RunbookService
     actions: ActionItems
     postmortems: Postmortems
@@ -46,5 +47,4 @@ class Deps:
     archiver: ChannelArchiver
     workflows: Workflows
     rollbacks: Rollbacks
-    rota: Rota
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("incidentbot.commands"))

@@ -20,7 +20,7 @@ from icalendar import Calendar
 
 from bot.config import AppConfig
 from bot.oncall.settings import OnCallConfig
-from bot.services.handoffs import HANDOFF, LOAD_SUMMARY
+from bot.services.rota_handoffs import HANDOFF, LOAD_SUMMARY
 from bot.standin import RunningStandin, eventually
 from bot.standin.state import message_text
 from tests.fixtures_bot import (

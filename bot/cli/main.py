@@ -202,6 +202,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import sandbox as sandbox_cli
 
             return sandbox_cli.run_cli(args, settings)
+        if args.command == "oncall":
+            from bot.cli import oncall as oncall_cli
+
+            return oncall_cli.run(args, settings, _config(settings, config_file))
         if args.command == "workflow":
             from bot.cli import workflow as workflow_cli
 
@@ -210,7 +214,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import rollback as rollback_cli
 
             return rollback_cli.run(args, settings, _config(settings, config_file))
-        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage", "oncall"):
+        if args.command in ("slo", "runbook", "report", "postmortem", "statuspage"):
             from importlib import import_module
 
             command = import_module(f"bot.cli.{args.command}")

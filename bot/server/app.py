@@ -47,7 +47,6 @@ from bot.services.archive import ChannelArchiver
 from bot.services.catchup import Catchups
 from bot.services.command_transfer import CommandTransfer
 from bot.services.communication import Communication, Mailer, build_mailer
-from bot.services.handoffs import Handoffs
 from bot.services.housekeeping import Housekeeping
 from bot.services.incidents import IncidentService, utcnow
 from bot.services.paging import Paging
@@ -55,6 +54,7 @@ from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
 from bot.services.rollback import Rollbacks
 from bot.services.rota import Rota
+from bot.services.rota_handoffs import Handoffs
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService, SLOSnapshots
 from bot.services.statuspage import StatusPageService
@@ -100,6 +100,8 @@ class Runtime:
     scheduler: Scheduler
     reminders: UpdateReminders
     paging: Paging
+    rota: Rota
+    handoffs: Handoffs
     alerts: AlertService
     actions: ActionItems
     postmortems: Postmortems
@@ -108,8 +110,6 @@ class Runtime:
     subscriptions: Subscriptions
     workflows: Workflows
     rollbacks: Rollbacks
-    rota: Rota
-    handoffs: Handoffs
     subscriber_mail: SubscriberMail | None = None
     """Public updates e-mailed to the status page's subscribers (None: no INCIDENTBOT_SUBSCRIPTION_SECRET)."""
     socket: AsyncSocketModeHandler | None = None
@@ -338,6 +338,7 @@ async def build_runtime(
         slo=slo,
         reminders=reminders,
         paging=paging,
+        rota=rota,
         runbooks=runbooks,
         actions=actions,
         postmortems=postmortems,
@@ -349,7 +350,6 @@ async def build_runtime(
         archiver=archiver,
         workflows=workflows,
         rollbacks=rollbacks,
-        rota=rota,
     )
     commands.register_all(bolt, deps)
     return Runtime(
@@ -365,6 +365,8 @@ async def build_runtime(
         scheduler=scheduler,
         reminders=reminders,
         paging=paging,
+        rota=rota,
+        handoffs=handoffs,
         alerts=alerts,
         actions=actions,
         postmortems=postmortems,
@@ -374,8 +376,6 @@ async def build_runtime(
         subscriber_mail=subscriber_mail,
         workflows=workflows,
         rollbacks=rollbacks,
-        rota=rota,
-        handoffs=handoffs,
         prometheus_probe=BackgroundProbe("Prometheus", prometheus.ping) if prometheus else None,
     )
 
