@@ -64,7 +64,9 @@ def _report(args: argparse.Namespace, settings: Settings, config: AppConfig) -> 
         raise _Usage(str(exc)) from None
 
     async def work(sessions: Sessions) -> str:
-        report = await load_report(RotaStore(sessions), config.oncall, since, until, config.zone)
+        report = await load_report(
+            RotaStore(sessions), config.oncall, since, until, config.zone, include_drills=args.include_drills
+        )
         return RENDERERS[args.format](report)
 
     sys.stdout.write(read_database(settings, work))

@@ -279,6 +279,7 @@ def _oncall(sub: Any) -> None:
     report.add_argument("--since", default="30d", help="a duration before --until (30d) or an ISO date/time")
     report.add_argument("--until", help="end, excluded: an ISO date/time, or a duration before now")
     report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
+    report.add_argument("--include-drills", action="store_true", help="count drills' pages too")
     _with_sources(report)
 
 

@@ -23,11 +23,12 @@ async def load_report(
     until: datetime,
     default_zone: ZoneInfo,
     slack_zone: AskZone | None = None,
+    include_drills: bool = False,
 ) -> LoadReport:
     pieces = await store.pieces(since)
     schedules = [effective(schedule, pieces) for schedule in oncall.schedules]
     pages = await store.pages_between(since, until)
-    drills = await store.drill_incidents({page.incident_id for page in pages})
+    drills = set() if include_drills else await store.drill_incidents({page.incident_id for page in pages})
     people = dict.fromkeys([*rota_users(schedules), *(page.target for page in pages)])
     zones = {user: await person_zone(oncall, user, default_zone, slack_zone) for user in people}
     return build(schedules, pages, since, until, zones, oncall.load, drills)

@@ -169,14 +169,13 @@ class RotaStore(Store):
             return [NoisyAlert(*row) for row in rows.all()]
 
     async def drill_incidents(self, incident_ids: set[int]) -> set[int]:
-        """HOOK for drills (issue 21): the incidents among these that were drills, left out of the load.
-
-        Reads `incidents.drill` once that column exists (issue 21 adds it); until then nothing is a drill."""
-        column = getattr(IncidentRow, "drill", None)
-        if column is None or not incident_ids:
+        """The incidents among these that were drills: practice is left out of the load."""
+        if not incident_ids:
             return set()
         async with self.sessions() as session:
             rows = await session.scalars(
-                select(IncidentRow.id).where(IncidentRow.id.in_(sorted(incident_ids)), column.is_(True))
+                select(IncidentRow.id).where(
+                    IncidentRow.id.in_(sorted(incident_ids)), IncidentRow.drill.is_(True)
+                )
             )
             return set(rows.all())
