@@ -336,7 +336,7 @@ async def build_runtime(
     incidents.hooks.append(drills)
     runbooks.drill_result = drills.step_result
     await drills.plan_reminders()
-    slack.drill_channels |= {i.channel_id for i in await incidents.list_open() if i.drill and i.channel_id}
+    await incidents.list_open()  # marks the channels of drills still open (a restart forgets nothing)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
