@@ -21,6 +21,7 @@ from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
 from bot.services.rollback import Rollbacks
+from bot.services.rota import Rota
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService
 from bot.services.statuspage import StatusPageService
@@ -37,6 +38,7 @@ class Deps:
     slo: SLOService
     reminders: UpdateReminders
     paging: Paging
+    rota: Rota
     runbooks: RunbookService
     actions: ActionItems
     postmortems: Postmortems

@@ -163,6 +163,16 @@ async def test_a_drill_runs_its_injects_marked_scored_and_left_out_of_reports(
     assert await asyncio.to_thread(count) == 0
     assert await asyncio.to_thread(count, "--include-drills") == 1
 
+    def pages(*more: str) -> int:
+        out = io.StringIO()
+        args = ["oncall", "report", "--format", "json", "--since", "2026-12-01", "--until", "2026-12-04"]
+        with contextlib.redirect_stdout(out):
+            assert cli([*args, "--database-url", database_url, "--config", str(EXAMPLE_CONFIG), *more]) == 0
+        return sum(int(p["pages"]) for p in json.loads(out.getvalue())["people"])
+
+    assert await asyncio.to_thread(pages) == 0  # on-call load: the drill's pages are practice
+    assert await asyncio.to_thread(pages, "--include-drills") >= 1
+
 
 async def test_a_drill_publishes_nothing_and_runs_no_real_step(
     database_url: str, standin: RunningStandin, drill_config: AppConfig

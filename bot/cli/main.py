@@ -223,6 +223,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             from bot.cli import sandbox as sandbox_cli
 
             return sandbox_cli.run_cli(args, settings)
+        if args.command == "oncall":
+            from bot.cli import oncall as oncall_cli
+
+            return oncall_cli.run(args, settings, _config(settings, config_file))
         if args.command == "workflow":
             from bot.cli import workflow as workflow_cli
 

@@ -262,6 +262,27 @@ def _postmortem(sub: Any) -> None:
     _with_sources(show)
 
 
+def _oncall(sub: Any) -> None:
+    oncall = sub.add_parser("oncall", help="on call: calendar feed URLs, the load and fairness report")
+    commands = oncall.add_subparsers(dest="oncall_command", required=True)
+    token = commands.add_parser(
+        "ical-token", help="print a secret calendar feed URL of a schedule or a person (--revoke ends them)"
+    )
+    token.add_argument("subject", help="a schedule id (primary) or a Slack user id (U0ALICE000)")
+    token.add_argument("--revoke", action="store_true", help="end every feed URL of the subject")
+    _with_sources(token)
+    report = commands.add_parser(
+        "report",
+        help="pages, night pages, hours on call, streaks, time to acknowledge and share, per person and week",
+        description=REPORT_HELP,
+    )
+    report.add_argument("--since", default="30d", help="a duration before --until (30d) or an ISO date/time")
+    report.add_argument("--until", help="end, excluded: an ISO date/time, or a duration before now")
+    report.add_argument("--format", choices=REPORT_FORMATS, default="markdown")
+    report.add_argument("--include-drills", action="store_true", help="count drills' pages too")
+    _with_sources(report)
+
+
 def _component(text: str) -> tuple[str, str]:
     return _pair(text, "COMPONENT=STATUS, e.g. api=partial_outage")
 
@@ -420,6 +441,7 @@ def build_parser(version: str) -> argparse.ArgumentParser:
         _slo,
         _runbook,
         _report,
+        _oncall,
         _postmortem,
         _statuspage,
         _workflow,

@@ -411,6 +411,18 @@ class SlackGateway:
         data = await self._call("usergroups.users.list", usergroup=usergroup)
         return [str(user) for user in data.get("users", [])]
 
+    async def set_usergroup_members(self, usergroup: str, users: list[str]) -> None:
+        await self._call("usergroups.users.update", usergroup=usergroup, users=",".join(users))
+
+    async def user_zone(self, user: str) -> str | None:
+        """The IANA zone a person set in Slack (None: unknown, or Slack did not say)."""
+        try:
+            data = await self._call("users.info", user=user)
+        except SlackFailure:
+            return None
+        zone = data.get("user", {}).get("tz")
+        return str(zone) if zone else None
+
     async def find_user(self, name: str) -> str | None:
         """Resolve `@alice` typed without Slack's escaping, by handle, display or real name."""
         wanted = name.lstrip("@").lower()

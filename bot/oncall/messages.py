@@ -18,7 +18,8 @@ from bot.messages import (
     truncate,
     with_banner,
 )
-from bot.oncall.schedules import OnCallSummary
+from bot.oncall.handoff import when
+from bot.oncall.schedules import OnCallSummary, Schedule, Shift
 from bot.settings import IncidentSettings
 from bot.templating import DATE_TIME_TOKEN, severity_label, slack_time
 
@@ -100,3 +101,51 @@ def oncall_summary(summaries: list[OnCallSummary], config: IncidentSettings) -> 
     blocks.append(context("Page someone with `/incident page @user` or `/incident page <schedule>`."))
     names = ", ".join(f"{s.name}: {'<@' + s.now.user + '>' if s.now else 'nobody'}" for s in summaries)
     return Message(f"On call — {names}"[:3000], blocks)
+
+
+ONCALL_USAGE = (
+    "`/oncall [schedule]` — who is on call now and next\n"
+    "`/oncall next [@someone]` — the next shifts (yours with `me`)\n"
+    "`/oncall who <schedule> at <time>` — who is on call then (e.g. `who primary at 2026-12-14 03:00`)\n"
+    "`/oncall swap @someone <from> <to>` — ask someone to take your shifts in that span\n"
+    "`/oncall override @someone <from> <to> [schedule]` — managers: put someone on call\n"
+    "Times are `2026-12-14`, `2026-12-14T09:00` or `2026-12-14 09:00`"
+    " (in the schedule's zone; for a swap, the config's)."
+)
+
+
+def oncall_usage(problem: str | None = None) -> Message:
+    text = (f":warning: {problem}\n\n" if problem else "") + ONCALL_USAGE
+    return Message(text[:3000], [section(text[:3000])])
+
+
+def next_shifts(found: list[tuple[Schedule, Shift]], whose: str | None) -> Message:
+    if not found:
+        text = (
+            f"<@{whose}> has no shifts in the next 60 days."
+            if whose
+            else "Nobody is on call in the next 60 days."
+        )
+        return Message(text, [section(text)])
+    lines = [
+        f"• *{escape_mrkdwn(schedule.name)}*: <@{shift.user}> {when(shift.start, schedule.zone)} – "
+        f"{when(shift.end, schedule.zone)}"
+        for schedule, shift in found[:40]
+    ]
+    title = f"Next shifts of <@{whose}>" if whose else "Next shifts"
+    text = truncate(f"*{title}*\n" + "\n".join(lines), 3000)
+    return Message(f"{title}: {len(found)} shifts", [section(text)])
+
+
+def who_at(schedule: Schedule, at: datetime, shift: Shift | None) -> Message:
+    moment = when(at, schedule.zone)
+    if shift is None:
+        text = f"Nobody is on call for *{escape_mrkdwn(schedule.name)}* at {moment}."
+    else:
+        text = (
+            f"<@{shift.user}> is on call for *{escape_mrkdwn(schedule.name)}* at {moment} "
+            f"({when(shift.start, schedule.zone)} – {when(shift.end, schedule.zone)}"
+            + (", an override" if shift.is_override else "")
+            + ")."
+        )
+    return Message(text, [section(text)])

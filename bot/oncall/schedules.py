@@ -164,6 +164,10 @@ class Schedule(Strict):
     """Lowest first: a later layer wins wherever it is active."""
     overrides: list[Override] = []
     """Beat every layer; a later override wins where two overlap."""
+    channel: str | None = None
+    """The team's Slack channel: hand-off summaries, swaps and overrides are announced there."""
+    usergroup: str | None = None
+    """A Slack user group id (S…) whose members the bot keeps equal to who is on call."""
 
     @field_validator("id")
     @classmethod

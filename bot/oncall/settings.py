@@ -15,10 +15,12 @@ A policy is a list of steps, each exactly one of `notify`, `wait` or `repeat`:
 
 from __future__ import annotations
 
+from datetime import time
+
 from pydantic import Field, field_validator, model_validator
 
-from bot.oncall.schedules import Schedule, check_unique
-from bot.settings import Duration, Strict
+from bot.oncall.schedules import WEEKDAYS, ActiveWindow, ClockTime, Schedule, check_unique
+from bot.settings import Duration, Strict, known_zone
 
 
 class Notify(Strict):
@@ -65,10 +67,54 @@ class Step(Strict):
         return self
 
 
+class Person(Strict):
+    """What the bot cannot ask Slack for in a report run from the CLI: the person's own time zone."""
+
+    timezone: str
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return known_zone(value)
+
+
+def _working_hours() -> ActiveWindow:
+    return ActiveWindow.model_validate({"days": list(WEEKDAYS[:5]), "from": "09:00", "to": "18:00"})
+
+
+def _sleep_hours() -> ActiveWindow:
+    return ActiveWindow.model_validate({"from": "22:00", "to": "07:00"})
+
+
+class LoadConfig(Strict):
+    """`oncall.load`: what counts as out of hours and as sleep, and when a load is worth a warning.
+
+    Hours are local to each person (their `people` zone, else Slack's, else the schedule's)."""
+
+    working_hours: ActiveWindow = Field(default_factory=_working_hours)
+    sleep_hours: ActiveWindow = Field(default_factory=_sleep_hours)
+    max_consecutive_weeks: int = Field(2, ge=1)
+    """More weeks on call in a row than this is a warning."""
+    max_night_pages_per_week: int = Field(2, ge=0)
+    """More pages during sleep hours in one week than this is a warning."""
+    fair_share_factor: float = Field(1.5, gt=1)
+    """A share of the team's pages above factor × 1/n (n people on the rota) is a warning."""
+    report_channel: str | None = None
+    """Where the monthly summary is posted (on the 1st, at `report_time` in the config's zone)."""
+    report_time: ClockTime = time(9, 0)
+
+
 class OnCallConfig(Strict):
     """The `oncall:` section of the YAML file."""
 
     schedules: list[Schedule] = Field(default_factory=list)
+    managers: list[str] = Field(default_factory=list)
+    """Slack user ids allowed to `/oncall override` anyone onto a schedule (a swap needs no manager)."""
+    people: dict[str, Person] = Field(default_factory=dict)
+    """Slack user id -> facts the report needs (time zone)."""
+    load: LoadConfig = Field(default_factory=LoadConfig)
+    public_url: str | None = None
+    """Base URL of the calendar feeds (default: `status_page.url`)."""
     escalation: dict[str, list[Step]] = Field(default_factory=dict)
     """Severity id -> the steps paged when an incident of that severity is declared."""
 

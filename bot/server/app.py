@@ -27,6 +27,7 @@ from bot.integrations.hosted_statuspage import HostedStatuspage
 from bot.integrations.pagers import build_providers
 from bot.integrations.slack import Budget, SlackGateway, make_client, slack_error_of
 from bot.metrics import Metrics
+from bot.oncall.rota_store import RotaStore
 from bot.oncall.store import PagingStore
 from bot.postmortem.git_publish import GitPublisher
 from bot.postmortem.store import ActionItemStore, PostmortemStore
@@ -37,6 +38,7 @@ from bot.server import inflight
 from bot.server.deploy_webhook import add_deploy_routes
 from bot.server.gauges import current_gauges
 from bot.server.health import BackgroundProbe
+from bot.server.oncall_routes import add_oncall_routes
 from bot.server.provider_webhooks import add_provider_routes
 from bot.server.slack_http import MAX_AGE_SECONDS, SIGNED_PREFIX, Refused, SlackGate
 from bot.server.status_routes import add_status_routes
@@ -57,6 +59,8 @@ from bot.services.paging import Paging
 from bot.services.postmortems import Postmortems
 from bot.services.reminders import UpdateReminders
 from bot.services.rollback import Rollbacks
+from bot.services.rota import Rota
+from bot.services.rota_handoffs import Handoffs
 from bot.services.runbooks import RunbookService
 from bot.services.slo import SLOService, SLOSnapshots
 from bot.services.statuspage import StatusPageService
@@ -102,6 +106,8 @@ class Runtime:
     scheduler: Scheduler
     reminders: UpdateReminders
     paging: Paging
+    rota: Rota
+    handoffs: Handoffs
     alerts: AlertService
     actions: ActionItems
     postmortems: Postmortems
@@ -228,7 +234,9 @@ async def build_runtime(
     slo = SLOService(configured_slos(config.slos, settings.config), prometheus, store, now)
     reminders = UpdateReminders(config, store, scheduler, slack, now)
     providers = build_providers(config.paging, os.environ)
-    paging = Paging(config, store, PagingStore(sessions), scheduler, slack, providers, metrics, now)
+    rota_store = RotaStore(sessions)
+    rota = Rota(config, rota_store, scheduler, slack, store.claim_many, now)
+    paging = Paging(config, store, PagingStore(sessions), scheduler, slack, providers, metrics, now, rota)
     hooks = [paging, reminders, SLOSnapshots(slo, slack)]
     incidents = IncidentService(config, store, slack, templates, metrics, now, hooks, scheduler)
     paging.refresh_summary = incidents.refresh_summary
@@ -242,6 +250,8 @@ async def build_runtime(
         now,
     )
     action_items = ActionItemStore(sessions)
+    handoffs = Handoffs(config, rota, rota_store, store, action_items, scheduler, slack, now)
+    rota.on_change.append(handoffs.replan)
     actions = ActionItems(config, action_items, store, scheduler, slack, now, os.environ)
     directory = config_relative(settings.config, config.postmortems.directory)
     git = config.postmortems.git
@@ -335,7 +345,7 @@ async def build_runtime(
     incidents.hooks.append(drills)
     runbooks.drill_result = drills.step_result
     await drills.plan_reminders()
-    slack.drill_channels |= {i.channel_id for i in await incidents.list_open() if i.drill and i.channel_id}
+    await incidents.list_open()  # marks the channels of drills still open (a restart forgets nothing)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     bolt_logger = logging.getLogger("incidentbot.bolt")
     bolt_logger.addFilter(_ignore_token_warning)
@@ -354,6 +364,7 @@ async def build_runtime(
         slo=slo,
         reminders=reminders,
         paging=paging,
+        rota=rota,
         runbooks=runbooks,
         actions=actions,
         postmortems=postmortems,
@@ -383,6 +394,8 @@ async def build_runtime(
         scheduler=scheduler,
         reminders=reminders,
         paging=paging,
+        rota=rota,
+        handoffs=handoffs,
         alerts=alerts,
         actions=actions,
         postmortems=postmortems,
@@ -493,6 +506,7 @@ def make_web_app(runtime: Runtime) -> web.Application:
     if runtime.config.status_page.enabled:
         add_status_routes(app, runtime.statuspage.site)
         add_subscriber_routes(app, runtime.subscriptions)
+    add_oncall_routes(app, runtime.rota)
     token = runtime.settings.webhook_token
     add_webhook_routes(app, runtime.alerts, token.get_secret_value() if token else None, runtime.metrics)
     github = runtime.settings.github_webhook_secret
@@ -564,6 +578,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     runtime.start()
     try:
         await runtime.housekeeping.start()  # hourly pruning, in a serving process only
+        await runtime.handoffs.start()  # each schedule's next shift change, the monthly load summary
         site = web.TCPSite(runner, runtime.settings.host, runtime.settings.port)
         await site.start()
         if runtime.settings.socket_mode:

@@ -25,7 +25,6 @@ from bot.config import AppConfig
 from bot.domain import DomainError, EventKind, Incident
 from bot.integrations.slack import SlackGateway
 from bot.messages import Message, notice
-from bot.oncall.schedules import on_call
 from bot.services.communication import Communication
 from bot.services.hooks import Change, IncidentHooks
 from bot.services.paging import Paging
@@ -202,7 +201,7 @@ class ServiceCatalog(IncidentHooks):
         first = next(iter(self.paging.policy(incident.severity)), None)
         if first is not None and first.notify is not None and first.notify.schedule == schedule.id:
             return  # the escalation policy pages this schedule first anyway
-        shift = on_call(schedule, self.now())
+        shift = await self.paging.rota.on_call(schedule, self.now())  # swaps and overrides count
         if shift is None:
             await self._say(incident, f":warning: Nobody is on call for {schedule.name} ({component.title}).")
             return
@@ -325,7 +324,7 @@ class ServiceCatalog(IncidentHooks):
         card = ui.Card(component)
         schedule = self.config.oncall.schedule(component.oncall) if component.oncall else None
         if schedule is not None:
-            shift = on_call(schedule, self.now())
+            shift = await self.paging.rota.on_call(schedule, self.now())
             card.on_call.append(
                 ui.on_call_line(
                     schedule.name, shift.user if shift else None, shift.end if shift else None, self.config

@@ -40,6 +40,7 @@ from bot.templating import Templates
 from bot.timers import Scheduler
 
 log = logging.getLogger(__name__)
+T = TypeVar("T", Incident, Incident | None)
 T = TypeVar("T")
 RESPONDER_AUDIENCES = ("channel", "announcements")
 """Update audiences that are the responders' own (engineering): they see private incidents in full."""
@@ -87,13 +88,19 @@ class IncidentService(IncidentChecks):
 
     # -- queries -------------------------------------------------------------------------------------
     async def in_channel(self, channel_id: str) -> Incident | None:
-        return await self.store.by_channel(channel_id)
+        return self._seen(await self.store.by_channel(channel_id))
 
     async def get(self, incident_id: int) -> Incident:
-        return await self.store.require(incident_id)
+        return self._seen(await self.store.require(incident_id))
 
     async def list_open(self) -> list[Incident]:
-        return await self.store.list_open(self.config.resolved_status)
+        return [self._seen(i) for i in await self.store.list_open(self.config.resolved_status)]
+
+    def _seen(self, incident: T) -> T:
+        """A drill's channel read here (another replica may have created it) gets the banner too."""
+        if isinstance(incident, Incident) and incident.drill and incident.channel_id:
+            self.slack.drill_channels.add(incident.channel_id)
+        return incident
 
     async def _listing(self) -> messages.Message:
         """Resolved ones too: someone asking may have missed the resolution."""

@@ -27,10 +27,10 @@ from bot.metrics import Metrics
 from bot.oncall.engaged import engaged_line
 from bot.oncall.escalation import Position, next_notify, walk
 from bot.oncall.messages import is_page, page_answered, page_dm
-from bot.oncall.schedules import OnCallSummary, on_call, summarize
 from bot.oncall.settings import Notify, Step
 from bot.oncall.store import ACTIVE, EXHAUSTED, SENDING, TAKEN, Page, PagingStore
 from bot.services.hooks import Change, IncidentHooks
+from bot.services.rota import Rota
 from bot.store import IncidentStore, NewEvent
 from bot.templating import slack_time
 from bot.timers import PAGE_PRIORITY, NewTimer, Scheduler, Timer
@@ -85,8 +85,9 @@ class Paging(IncidentHooks):
         providers: list[PagerProvider],
         metrics: Metrics,
         now: Callable[[], datetime],
+        rota: Rota,
     ) -> None:
-        self.config = config
+        self.config, self.rota = config, rota
         self.incidents = incidents
         self.store = store
         self.scheduler = scheduler
@@ -279,7 +280,7 @@ class Paging(IncidentHooks):
             return participants_of(incident), "a drill participant"
         if target.schedule:
             schedule = self.config.oncall.schedule(target.schedule)
-            shift = on_call(schedule, self.now()) if schedule else None
+            shift = await self.rota.on_call(schedule, self.now()) if schedule else None
             name = schedule.name if schedule else target.schedule
             return ([shift.user] if shift else []), f"on call for {name}"
         if target.usergroup:
@@ -343,7 +344,7 @@ class Paging(IncidentHooks):
             if schedule is None:
                 known = ", ".join(f"`{s.id}`" for s in self.config.oncall.schedules) or "none configured"
                 raise DomainError(f"Unknown schedule {schedule_id!r} (schedules: {known}).")
-            shift = on_call(schedule, self.now())
+            shift = await self.rota.on_call(schedule, self.now())
             if shift is None:
                 raise DomainError(f"Nobody is on call for {schedule.name} right now.")
             users = [shift.user]
@@ -497,18 +498,9 @@ class Paging(IncidentHooks):
             return None
         if first.schedule:
             schedule = self.config.oncall.schedule(first.schedule)
-            shift = on_call(schedule, self.now()) if schedule else None
+            shift = self.rota.cached_on_call(schedule, self.now()) if schedule else None
             return shift.user if shift else None
         return first.users[0] if len(first.users) == 1 else None
-
-    def who_is_on_call(self, schedule_id: str | None = None) -> list[OnCallSummary]:
-        schedules = self.config.oncall.schedules
-        if schedule_id:
-            schedules = [s for s in schedules if s.id == schedule_id]
-            if not schedules:
-                known = ", ".join(f"`{s.id}`" for s in self.config.oncall.schedules) or "none configured"
-                raise LookupError(f"Unknown schedule {schedule_id!r} (schedules: {known}).")
-        return [summarize(schedule, self.now()) for schedule in schedules]
 
     # -- plumbing --------------------------------------------------------------------------------------
     async def _answer_dm(self, incident: Incident, page: Page, text: str) -> None:

@@ -206,6 +206,48 @@ class PageRow(Base):
     """(timer, step, person) of an escalation page: a repeated step finds its page instead of adding one."""
 
 
+class OncallChangeRow(Base):
+    """A swap asked for in Slack or an override a manager set (issue 23): the rota as people changed it.
+
+    A swap is `pending` until the other person answers; an override is `accepted` at once. `pieces` are
+    the spans it puts `user` on call, fixed when it takes effect: `[{"schedule", "from", "to"}]`."""
+
+    __tablename__ = "oncall_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_key: Mapped[str] = mapped_column(String(200), unique=True)
+    """The Slack request that asked for it: a retried slash command adds nothing."""
+    kind: Mapped[str] = mapped_column(String(20))
+    schedule_id: Mapped[str | None] = mapped_column(String(80))
+    user: Mapped[str] = mapped_column(String(40))
+    """Who takes the time on."""
+    replaces: Mapped[str | None] = mapped_column(String(40))
+    """Whose shifts a swap covers (the one who asked)."""
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20))
+    pieces: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    requested_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (Index("ix_oncall_changes_status_ends_at", "status", "ends_at"),)
+
+
+class OncallFeedRow(Base):
+    """A secret calendar feed URL of a schedule or a person; only the token's SHA-256 is kept."""
+
+    __tablename__ = "oncall_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    subject: Mapped[str] = mapped_column(String(80), index=True)
+    """A schedule id or a Slack user id."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class AlertGroupRow(Base):
     """An Alertmanager group (by groupKey) and the incident or channel its notifications went to."""
 

@@ -27,7 +27,7 @@ __all__ = ["JSON_ARGUMENTS", "METHODS", "SCOPES", "decode_json_arguments", "disp
 SCOPES = (
     "commands,chat:write,chat:write.public,channels:manage,channels:read,channels:join,channels:history,"
     "groups:write,groups:read,groups:history,im:write,im:read,pins:write,pins:read,reactions:read,"
-    "reactions:write,users:read,users:read.email,usergroups:read,files:write,files:read,team:read,"
+    "reactions:write,users:read,users:read.email,usergroups:read,usergroups:write,files:write,files:read,team:read,"
     "bookmarks:read,bookmarks:write"
 )
 """Scopes reported in X-OAuth-Scopes: what the incidentbot manifest asks for."""

@@ -1,7 +1,7 @@
 """Who is who: `auth.*`, `api.test`, `team.info`, `bots.info`, `users.*` and `usergroups.*`.
 
-Read-only methods about the workspace, its bot and its people; the bot resolves names and on-call groups
-through them.
+Methods about the workspace, its bot and its people; the bot resolves names and on-call groups through
+them, and keeps an on-call user group's members with `usergroups.users.update`.
 """
 
 from __future__ import annotations
@@ -103,3 +103,19 @@ def usergroups_users_list(ws: Workspace, args: Args) -> dict[str, Any]:
     if group is None:
         raise SlackError("no_such_subteam")
     return {"users": list(group.users)}
+
+
+@method("usergroups.users.update")
+def usergroups_users_update(ws: Workspace, args: Args) -> dict[str, Any]:
+    """Replace the group's members, as Slack does: at least one user, every one of them known."""
+    group = ws.usergroups.get(args.str("usergroup") or "")
+    if group is None:
+        raise SlackError("no_such_subteam")
+    users = args.list("users")
+    if not users:
+        raise SlackError("no_users_provided")
+    if any(user not in ws.users for user in users):
+        raise SlackError("invalid_users")
+    group.users = list(dict.fromkeys(users))
+    data = {"id": group.id, "team_id": ws.team_id, "handle": group.handle, "name": group.name}
+    return {"usergroup": {**data, "users": list(group.users), "user_count": len(group.users)}}
