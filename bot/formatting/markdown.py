@@ -121,6 +121,14 @@ def md_code(text: object) -> str:
     return f"{fence}text\n{body}\n{fence}"
 
 
+def md_span(text: object) -> str:
+    """Inline code that no content can close early; inside it nothing is escaped (nor needs to be)."""
+    body = " ".join(("" if text is None else str(text)).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", body)), default=0) + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
 def md_link(url: object, label: str) -> str:
     """`[label](url)` for a plain http(s) URL; anything else as escaped text, never a broken link."""
     if not url:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.domain import EventKind, TimelineEvent
-from bot.formatting.markdown import md_cell, md_inline
+from bot.formatting.markdown import md_cell, md_inline, md_span
 
 Parts = tuple[str, list[str], str]
 
@@ -70,7 +70,7 @@ def threshold_breached(d: Names, event: TimelineEvent) -> Parts:
     if not side and isinstance(data.get("below"), int | float):
         side = f"< {data['below']:g}"
     what = f"Threshold breached after {_deploy(data)}: measured **{_value(data.get('value'))}**"
-    details = [f"`{md_inline(data.get('expr') or '?')}` {side} for {_minutes(data.get('for'))}"]
+    details = [f"{md_span(data.get('expr') or '?')} {side} for {_minutes(data.get('for'))}"]
     return what, details, ""
 
 
@@ -114,14 +114,54 @@ def deploy_recorded(d: Names, event: TimelineEvent) -> Parts:
 
 def field_set(d: Names, event: TimelineEvent) -> Parts:
     data = event.data
+    return f"Field {md_span(data.get('field') or '?')} set to {md_span(data.get('value') or '')}", [], ""
+
+
+def _minutes_of(seconds: Any) -> str:
+    return _minutes(seconds) if isinstance(seconds, int | float) else "?"
+
+
+def owner_team_told(d: Names, event: TimelineEvent) -> Parts:
+    data = event.data
+    team = md_inline(data.get("team") or data.get("channel") or "?")
+    return f"Owner team of {md_inline(data.get('service') or '?')} told ({team})", [], ""
+
+
+def service_targets(d: Names, event: TimelineEvent) -> Parts:
+    data = event.data
+    parts = [f"tier {data['tier']}" if data.get("tier") else None]
+    parts += [f"RTO {_minutes_of(data['rto_seconds'])}" if data.get("rto_seconds") else None]
+    parts += [f"RPO {_minutes_of(data['rpo_seconds'])}" if data.get("rpo_seconds") else None]
+    parts += [f"SLA {data['sla']}" if data.get("sla") else None]
+    shown = ", ".join(p for p in parts if p) or "none recorded"
     return (
-        f"Field `{md_inline(data.get('field') or '?')}` set to `{md_inline(data.get('value') or '')}`",
+        f"Service targets of {md_inline(data.get('service') or '?')} at declare: {md_inline(shown)}",
+        [],
+        "",
+    )
+
+
+def at_risk_added(d: Names, event: TimelineEvent) -> Parts:
+    components = event.data.get("components") or []
+    names = ", ".join(md_inline(c) for c in components) if isinstance(components, list) else "?"
+    return f"Components at risk added to the status page draft: {names}", [], ""
+
+
+def rto_breached(d: Names, event: TimelineEvent) -> Parts:
+    data = event.data
+    return (
+        f"**RTO breached**: {md_inline(data.get('service') or '?')} down longer than its RTO "
+        f"({_minutes_of(data.get('rto_seconds'))})",
         [],
         "",
     )
 
 
 HANDLERS = {
+    EventKind.OWNER_TEAM_TOLD.value: owner_team_told,
+    EventKind.SERVICE_TARGETS.value: service_targets,
+    EventKind.AT_RISK_ADDED.value: at_risk_added,
+    EventKind.RTO_BREACHED.value: rto_breached,
     EventKind.WORKFLOW_STEP.value: workflow_step,
     EventKind.THRESHOLD_BREACHED.value: threshold_breached,
     EventKind.ROLLBACK.value: rollback,
@@ -165,7 +205,7 @@ def change_rows(events: list[TimelineEvent], d: Names) -> list[ChangeRow]:
             deployed=d.local(at) if at else "—",
             deploy=_deploy(data),
             where=md_cell(f"{data.get('environment') or '?'}, {data.get('status') or '?'}"),
-            commit=f"`{md_inline(str(data['commit'])[:12])}`" if data.get("commit") else "—",
+            commit=md_span(str(data["commit"])[:12]) if data.get("commit") else "—",
             note=note,
         )
         rows.append((at or datetime.min.replace(tzinfo=UTC), row))
