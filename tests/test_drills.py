@@ -148,7 +148,7 @@ async def test_a_drill_runs_its_injects_marked_scored_and_left_out_of_reports(
         assert scored.data["scenario"] == "db-down" and scored.data["team"] == "platform"
         verdicts = {r["what"]: r["verdict"] for r in scored.data["results"]}
         assert verdicts["Incident Commander assigned"] == "missed" and verdicts["resolved"] == "met"
-        assert any(t.startswith("[DRILL] Drill scorecard") for t in texts(bot, channel))
+        await eventually(lambda: any(t.startswith("[DRILL] Drill scorecard") for t in texts(bot, channel)))
         document = (drill_config.postmortems.directory / f"{incident.reference}-drill-db-down.md").read_text()
         assert "DRILL — not a real incident" in document and f"score **{scored.data['score']} %**" in document
 
