@@ -41,9 +41,9 @@ from tests.fixtures_bot import (
     bot_settings,
     running_bot,
 )
+from tests.test_paging import PAGERDUTY_KEY
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
-PAGERDUTY_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 ONCALL = {
     "schedules": [
         {

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import AwareDatetime, Field, ValidationError, field_validator
 
 from bot.changes.settings import ChangesConfig
+from bot.problems import field_path, reason
 from bot.settings import Strict
 
 STATUSES: dict[str, str] = {
@@ -87,10 +88,8 @@ class DeployNotice(Strict):
 
 
 def _worded(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg'].removeprefix('Value error, ')}"
-        for e in exc.errors()
-    )
+    """Pydantic's errors in the words the config files' problems use (`bot.problems`)."""
+    return "; ".join(f"{field_path(e['loc']) or 'body'}: {reason(e)}" for e in exc.errors())
 
 
 def generic_notice(body: Any, changes: ChangesConfig) -> DeployNotice:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.changes.deploys import Deploy, DeployNotice
@@ -127,11 +127,7 @@ class DeployStore(Store):
         limit: int | None = None,
     ) -> list[Deploy]:
         """Newest first; by the (service, deployed_at) index when services are given."""
-        statement = select(DeployRow).where(DeployRow.deployed_at >= start, DeployRow.deployed_at <= end)
-        if services is not None:
-            statement = statement.where(DeployRow.service.in_(list(services)))
-        if environments is not None:
-            statement = statement.where(DeployRow.environment.in_(list(environments)))
+        statement = select(DeployRow).where(*_window(start, end, services, environments))
         statement = statement.order_by(DeployRow.deployed_at.desc(), DeployRow.id.desc())
         if limit is not None:
             statement = statement.limit(limit)
@@ -141,15 +137,21 @@ class DeployStore(Store):
     async def count_between(
         self, start: datetime, end: datetime, services: Sequence[str] | None, environments: Sequence[str]
     ) -> int:
-        statement = select(func.count()).where(
-            DeployRow.deployed_at >= start,
-            DeployRow.deployed_at <= end,
-            DeployRow.environment.in_(list(environments)),
-        )
-        if services is not None:
-            statement = statement.where(DeployRow.service.in_(list(services)))
+        statement = select(func.count()).where(*_window(start, end, services, environments))
         async with self.sessions() as session:
             return int(await session.scalar(statement) or 0)
+
+
+def _window(
+    start: datetime, end: datetime, services: Sequence[str] | None, environments: Sequence[str] | None
+) -> list[ColumnElement[bool]]:
+    """The deploys `between` lists and `count_between` counts: the same ones."""
+    where = [DeployRow.deployed_at >= start, DeployRow.deployed_at <= end]
+    if services is not None:
+        where.append(DeployRow.service.in_(list(services)))
+    if environments is not None:
+        where.append(DeployRow.environment.in_(list(environments)))
+    return where
 
 
 def _update(row: DeployRow, notice: DeployNotice, deployed_at: datetime, now: datetime) -> set[str]:

@@ -20,8 +20,8 @@ import uuid
 from bot.cli.db import DatabaseUnavailable, Sessions, read_database
 from bot.cli.report import BadArgument, window
 from bot.config import AppConfig, Settings, config_relative
-from bot.drills.history import history_rows, load_history, markdown
-from bot.drills.scenario import ScenarioError, load_scenarios
+from bot.drills.history import History, history_rows, load_history, markdown
+from bot.drills.scenario import Scenario, ScenarioError, load_scenarios
 from bot.services.drills import START
 from bot.services.incidents import utcnow
 from bot.timers import TimerStore
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, settings: Settings, config: AppConfig) -> int:
     return _report(args, settings, config)
 
 
-def _run(args: argparse.Namespace, settings: Settings, scenarios: dict) -> int:  # type: ignore[type-arg]
+def _run(args: argparse.Namespace, settings: Settings, scenarios: dict[str, Scenario]) -> int:
     if args.scenario not in scenarios:
         print(
             f"error: no scenario {args.scenario!r} (known: {', '.join(sorted(scenarios)) or 'none'})",
@@ -78,7 +78,7 @@ def _report(args: argparse.Namespace, settings: Settings, config: AppConfig) -> 
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    async def load(sessions: Sessions):  # type: ignore[no-untyped-def]
+    async def load(sessions: Sessions) -> History:
         return await load_history(sessions, config.drills, since, until, config.zone)
 
     try:
